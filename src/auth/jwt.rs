@@ -1,0 +1,271 @@
+//! Ed25519 access tokens: signing keys, issuing, verifying, and the JWKS.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410): the DER bytes before
+/// the 32-byte seed. This is what `openssl genpkey -algorithm ed25519` writes.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// One Ed25519 key pair, identified by its RFC 7638 thumbprint.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    /// PKCS#8 DER of the private key, as kept in the store.
+    pub pkcs8_der: Vec<u8>,
+    /// base64url public key (`x` of the JWK).
+    pub x: String,
+    encoding: EncodingKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    pub fn generate() -> anyhow::Result<Self> {
+        let mut der = ED25519_PKCS8_PREFIX.to_vec();
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+        der.extend_from_slice(&seed);
+        Self::from_pkcs8_der(der)
+    }
+
+    pub fn from_pem(pem: &str) -> anyhow::Result<Self> {
+        let key = EncodingKey::from_ed_pem(pem.as_bytes())
+            .map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 PEM private key: {e}"))?;
+        Self::from_pkcs8_der(key.as_bytes().to_vec())
+    }
+
+    pub fn from_pkcs8_der(pkcs8_der: Vec<u8>) -> anyhow::Result<Self> {
+        let encoding = EncodingKey::from_ed_der(&pkcs8_der);
+        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
+            .map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 private key: {e}"))?;
+        let AlgorithmParameters::OctetKeyPair(okp) = jwk.algorithm else {
+            anyhow::bail!("not an Ed25519 key");
+        };
+        let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, okp.x);
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
+        Ok(Self {
+            kid,
+            pkcs8_der,
+            x: okp.x,
+            encoding,
+        })
+    }
+}
+
+/// The public half of a key as published in the JWKS.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PublicJwk {
+    #[schema(example = "OKP")]
+    pub kty: String,
+    #[schema(example = "Ed25519")]
+    pub crv: String,
+    /// base64url public key.
+    pub x: String,
+    pub kid: String,
+    #[schema(example = "EdDSA")]
+    pub alg: String,
+    #[serde(rename = "use")]
+    #[schema(example = "sig")]
+    pub use_: String,
+}
+
+/// `GET /.well-known/jwks.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<PublicJwk>,
+}
+
+/// Claims of an access token (API.md, "Token model").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: Uuid,
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+}
+
+/// Why an access token was refused; logged at debug, never sent to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("malformed token or header: {0}")]
+    Malformed(jsonwebtoken::errors::Error),
+    #[error("token has no kid or an unknown kid")]
+    UnknownKey,
+    #[error("token refused: {0}")]
+    Invalid(jsonwebtoken::errors::Error),
+}
+
+/// The signing key in use plus every key whose tokens we still accept.
+pub struct JwtKeys {
+    current: SigningKey,
+    verifying: HashMap<String, DecodingKey>,
+    jwks: Jwks,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: chrono::Duration,
+}
+
+/// A freshly issued access token.
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+impl JwtKeys {
+    /// `current` signs; `current` and `previous` verify and are published.
+    pub fn new(
+        current: SigningKey,
+        previous: Vec<SigningKey>,
+        issuer: String,
+        audience: String,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        let mut verifying = HashMap::new();
+        let mut keys = Vec::new();
+        for key in std::iter::once(&current).chain(previous.iter()) {
+            if verifying.contains_key(&key.kid) {
+                continue;
+            }
+            verifying.insert(key.kid.clone(), DecodingKey::from_ed_components(&key.x)?);
+            keys.push(PublicJwk {
+                kty: "OKP".into(),
+                crv: "Ed25519".into(),
+                x: key.x.clone(),
+                kid: key.kid.clone(),
+                alg: "EdDSA".into(),
+                use_: "sig".into(),
+            });
+        }
+        // Pin the algorithm: `alg: none`, HS256 signed with our public key, or any
+        // other algorithm is refused before a signature is even looked at.
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[&audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            current,
+            verifying,
+            jwks: Jwks { keys },
+            validation,
+            issuer,
+            audience,
+            ttl: chrono::Duration::from_std(ttl)?,
+        })
+    }
+
+    pub fn jwks(&self) -> &Jwks {
+        &self.jwks
+    }
+
+    pub fn current_kid(&self) -> &str {
+        &self.current.kid
+    }
+
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        email: &str,
+        email_verified: bool,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<IssuedToken> {
+        let exp = now + self.ttl;
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id,
+            sid: session_id,
+            iat: now.timestamp(),
+            exp: exp.timestamp(),
+            jti: Uuid::new_v4(),
+            email: email.to_owned(),
+            email_verified,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.current.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.current.encoding)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl.num_seconds(),
+        })
+    }
+
+    /// Checks signature, algorithm, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(TokenError::Malformed)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifying.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(TokenError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(current: SigningKey) -> JwtKeys {
+        JwtKeys::new(
+            current,
+            vec![],
+            "https://issuer".into(),
+            "aud".into(),
+            std::time::Duration::from_secs(900),
+        )
+        .expect("keys")
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_foreign_keys_do_not() {
+        let ours = keys(SigningKey::generate().expect("key"));
+        let theirs = keys(SigningKey::generate().expect("key"));
+        let (user, sid) = (Uuid::new_v4(), Uuid::new_v4());
+        let t = ours
+            .issue(user, sid, "a@b.c", true, Utc::now())
+            .expect("issue");
+        let claims = ours.verify(&t.token).expect("verifies");
+        assert_eq!((claims.sub, claims.sid), (user, sid));
+        assert!(theirs.verify(&t.token).is_err());
+        assert_eq!(ours.jwks().keys.len(), 1);
+        assert_eq!(ours.jwks().keys[0].kid, ours.current_kid());
+    }
+
+    #[test]
+    fn pem_from_openssl_loads() {
+        // `openssl genpkey -algorithm ed25519` output (test key, never used elsewhere).
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBRaNhmq3m8WdfTZHHXgRa9MQ1nj4Ao6iL1M3l2dTrY5\n-----END PRIVATE KEY-----\n";
+        let a = SigningKey::from_pem(pem).expect("pem");
+        let b = SigningKey::from_pkcs8_der(a.pkcs8_der.clone()).expect("der");
+        assert_eq!(a.kid, b.kid);
+        assert_eq!(a.x.len(), 43);
+    }
+}

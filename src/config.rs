@@ -1,0 +1,341 @@
+//! One typed configuration, read from the environment (or the matching `--flag`).
+//!
+//! Every value has a default that works for a local run. A value that does not
+//! parse stops start-up with a message naming the environment variable.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::Args;
+use ipnet::IpNet;
+use url::Url;
+
+/// Smallest argon2id parameters we accept (OWASP / RFC 9106 second recommendation).
+pub const ARGON2_MIN_M_COST: u32 = 19_456;
+pub const ARGON2_MIN_T_COST: u32 = 2;
+
+#[derive(Clone, Args)]
+pub struct Config {
+    /// PostgreSQL connection URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/auth_service"
+    )]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        value_name = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
+    pub database_max_connections: u32,
+
+    /// TCP port to listen on.
+    #[arg(long, env = "PORT", value_name = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to listen on: an IP (then PORT applies) or IP:PORT.
+    #[arg(long, env = "BIND_ADDR", value_name = "BIND_ADDR", default_value = "127.0.0.1", value_parser = parse_bind_addr)]
+    pub bind_addr: BindAddr,
+
+    /// Base URL of this service as users reach it; links in emails start with it.
+    /// Default: http://localhost:PORT.
+    #[arg(long, env = "PUBLIC_URL", value_name = "PUBLIC_URL", value_parser = parse_base_url)]
+    pub public_url: Option<Url>,
+
+    /// `development` (default) or `production`. Production refuses to write mail to
+    /// the log and never logs secrets.
+    #[arg(long, env = "APP_ENV", value_name = "APP_ENV", default_value = "development", value_parser = parse_env_mode)]
+    pub app_env: Mode,
+
+    /// SMTP server in lettre's URL form; unset: emails are written to the log.
+    #[arg(long, env = "SMTP_URL", value_name = "SMTP_URL", value_parser = parse_smtp_url)]
+    pub smtp_url: Option<Url>,
+
+    /// Sender of every email.
+    #[arg(long, env = "MAIL_FROM", value_name = "MAIL_FROM", default_value = "Auth Service <no-reply@localhost>", value_parser = parse_mailbox)]
+    pub mail_from: lettre::message::Mailbox,
+
+    /// Whether new accounts must confirm their email before logging in.
+    #[arg(long, env = "REQUIRE_EMAIL_VERIFICATION", value_name = "REQUIRE_EMAIL_VERIFICATION", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set)]
+    pub require_email_verification: bool,
+
+    /// Where GET /verify-email sends the browser after the button is pressed
+    /// (`?status=ok` or `?status=error` is appended); unset: a result page is shown.
+    #[arg(long, env = "EMAIL_VERIFIED_REDIRECT_URL", value_name = "EMAIL_VERIFIED_REDIRECT_URL", value_parser = parse_base_url)]
+    pub email_verified_redirect_url: Option<Url>,
+
+    /// Lifetime of an access token.
+    #[arg(long, env = "ACCESS_TOKEN_TTL", value_name = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub access_token_ttl: Duration,
+
+    /// Idle timeout of a session: how long a refresh token stays usable unused.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", value_name = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub refresh_token_ttl: Duration,
+
+    /// Absolute lifetime of a session, however often it is refreshed.
+    #[arg(long, env = "SESSION_MAX_LIFETIME", value_name = "SESSION_MAX_LIFETIME", default_value = "90d", value_parser = parse_duration)]
+    pub session_max_lifetime: Duration,
+
+    /// How long an already-rotated refresh token still gets a fresh pair
+    /// (several tabs refreshing at once) instead of revoking the session.
+    #[arg(long, env = "REFRESH_GRACE_PERIOD", value_name = "REFRESH_GRACE_PERIOD", default_value = "10s", value_parser = parse_duration)]
+    pub refresh_grace_period: Duration,
+
+    /// `iss` claim of access tokens. Default: PUBLIC_URL.
+    #[arg(long, env = "JWT_ISSUER", value_name = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// `aud` claim of access tokens.
+    #[arg(
+        long,
+        env = "JWT_AUDIENCE",
+        value_name = "JWT_AUDIENCE",
+        default_value = "authenticated"
+    )]
+    pub jwt_audience: String,
+
+    /// Ed25519 signing key as PKCS#8 PEM (`openssl genpkey -algorithm ed25519`).
+    /// Unset: a key is generated on first start and kept in the database.
+    #[arg(
+        long,
+        env = "JWT_PRIVATE_KEY",
+        value_name = "JWT_PRIVATE_KEY",
+        hide_env_values = true
+    )]
+    pub jwt_private_key: Option<Secret>,
+
+    /// File holding the PEM key, instead of JWT_PRIVATE_KEY.
+    #[arg(
+        long,
+        env = "JWT_PRIVATE_KEY_FILE",
+        value_name = "JWT_PRIVATE_KEY_FILE"
+    )]
+    pub jwt_private_key_file: Option<std::path::PathBuf>,
+
+    /// Comma-separated origins allowed to call the API from a browser; `*` for any.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// argon2id memory cost in KiB (at least 19456).
+    #[arg(long, env = "ARGON2_MEMORY_KIB", value_name = "ARGON2_MEMORY_KIB", default_value_t = ARGON2_MIN_M_COST, value_parser = clap::value_parser!(u32).range(ARGON2_MIN_M_COST as i64..))]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations (at least 2).
+    #[arg(long, env = "ARGON2_ITERATIONS", value_name = "ARGON2_ITERATIONS", default_value_t = ARGON2_MIN_T_COST, value_parser = clap::value_parser!(u32).range(ARGON2_MIN_T_COST as i64..))]
+    pub argon2_iterations: u32,
+
+    /// argon2id parallelism (at least 1).
+    #[arg(long, env = "ARGON2_PARALLELISM", value_name = "ARGON2_PARALLELISM", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub argon2_parallelism: u32,
+
+    /// How many password hashes may run at once (each holds ARGON2_MEMORY_KIB).
+    /// Default: the number of CPUs.
+    #[arg(long, env = "MAX_CONCURRENT_HASHES", value_name = "MAX_CONCURRENT_HASHES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_hashes: Option<u32>,
+
+    /// Longest time a request may take before it is answered 503.
+    #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// Listening address: either just an IP (PORT gives the port) or a full socket address.
+#[derive(Clone, Copy, Debug)]
+pub enum BindAddr {
+    Ip(IpAddr),
+    Socket(SocketAddr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+/// A string that never shows in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl Config {
+    pub fn listen_addr(&self) -> SocketAddr {
+        match self.bind_addr {
+            BindAddr::Ip(ip) => SocketAddr::new(ip, self.port),
+            BindAddr::Socket(addr) => addr,
+        }
+    }
+
+    pub fn public_url(&self) -> Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            // A URL made of a literal scheme, host and numeric port always parses.
+            Url::parse(&format!("http://localhost:{}", self.listen_addr().port()))
+                .unwrap_or_else(|_| unreachable!("literal URL parses"))
+        })
+    }
+
+    /// PUBLIC_URL without a trailing slash, ready to have a path appended.
+    pub fn public_base(&self) -> String {
+        self.public_url().as_str().trim_end_matches('/').to_owned()
+    }
+
+    pub fn jwt_issuer(&self) -> String {
+        self.jwt_issuer
+            .clone()
+            .unwrap_or_else(|| self.public_base())
+    }
+
+    pub fn max_concurrent_hashes(&self) -> usize {
+        self.max_concurrent_hashes
+            .map(|n| n as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == Mode::Production
+    }
+
+    /// The PEM signing key from JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, if any.
+    pub fn signing_key_pem(&self) -> anyhow::Result<Option<String>> {
+        use anyhow::Context as _;
+        match (&self.jwt_private_key, &self.jwt_private_key_file) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
+            }
+            (Some(key), None) => Ok(Some(key.0.clone())),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("JWT_PRIVATE_KEY_FILE: cannot read {}", path.display()))
+                .map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Checks that need several values at once.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.is_production() && self.smtp_url.is_none() {
+            anyhow::bail!(
+                "SMTP_URL: required when APP_ENV=production (without it, emails would be written to the log)"
+            );
+        }
+        if self.session_max_lifetime < self.refresh_token_ttl {
+            anyhow::bail!("SESSION_MAX_LIFETIME: must not be shorter than REFRESH_TOKEN_TTL");
+        }
+        if self.access_token_ttl.is_zero() {
+            anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
+        }
+        Ok(())
+    }
+}
+
+/// `15m`, `30d`, `10s`, `1h 30m` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (write a duration like 15m, 30d, 10s, or plain seconds)"))
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(format!("`{other}` is not a boolean (use true or false)")),
+    }
+}
+
+fn parse_env_mode(s: &str) -> Result<Mode, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "development" | "dev" => Ok(Mode::Development),
+        "production" | "prod" => Ok(Mode::Production),
+        other => Err(format!("`{other}` is neither development nor production")),
+    }
+}
+
+fn parse_bind_addr(s: &str) -> Result<BindAddr, String> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(BindAddr::Ip(ip));
+    }
+    s.parse::<SocketAddr>()
+        .map(BindAddr::Socket)
+        .map_err(|_| format!("`{s}` is neither an IP address nor IP:PORT"))
+}
+
+fn parse_base_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s.trim()).map_err(|e| e.to_string())?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(format!("scheme `{other}` is not http or https")),
+    }
+}
+
+fn parse_smtp_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s.trim()).map_err(|e| e.to_string())?;
+    match url.scheme() {
+        "smtp" | "smtps" => Ok(url),
+        other => Err(format!("scheme `{other}` is not smtp or smtps")),
+    }
+}
+
+fn parse_mailbox(s: &str) -> Result<lettre::message::Mailbox, String> {
+    s.trim().parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_origin(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s == "*" {
+        return Ok(s.to_owned());
+    }
+    let url = Url::parse(s).map_err(|e| format!("`{s}`: {e}"))?;
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!(
+            "`{s}` is not an origin (scheme://host[:port], no path)"
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{s}` is not a CIDR (like 10.0.0.0/8) or an IP address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_units_and_plain_seconds() {
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert!(parse_duration("soon").is_err());
+    }
+}

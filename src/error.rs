@@ -1,0 +1,218 @@
+//! The HTTP layer's one error type, rendered as `application/problem+json` (RFC 9457).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field of a request body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Name of the field as it appears in the JSON body.
+    #[schema(example = "password")]
+    pub field: String,
+    #[schema(example = "must be between 8 and 128 characters")]
+    pub message: String,
+}
+
+/// RFC 9457 problem details. `code` is a stable machine-readable snake_case code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[schema(example = 401)]
+    pub status: u16,
+    #[schema(example = "Unauthorized")]
+    pub title: String,
+    #[schema(example = "invalid_credentials")]
+    pub code: &'static str,
+    #[schema(example = "The email or password is incorrect.")]
+    pub detail: String,
+    /// Present on 422 `validation_failed` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request body is not valid")]
+    Validation(Vec<FieldError>),
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("email not verified")]
+    EmailNotVerified,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// Missing, malformed, expired or revoked access token. `None`: none was sent.
+    #[error("invalid access token")]
+    InvalidAccessToken { sent: bool },
+    /// Unknown, expired or used single-use email token.
+    #[error("invalid email token")]
+    InvalidEmailToken,
+    #[error("no credentials")]
+    MissingCredentials,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("service unavailable")]
+    Unavailable,
+    /// Anything unexpected. The cause is logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::EmailTaken => ApiError::EmailTaken,
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "One or more fields are invalid.".into(),
+            ),
+            MalformedJson(why) => (
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("The request body is not valid JSON: {why}"),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as application/json.".into(),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is larger than the limit.".into(),
+            ),
+            InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email or password is incorrect.".into(),
+            ),
+            EmailNotVerified => (
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "Confirm your email address before logging in.".into(),
+            ),
+            EmailTaken => (
+                StatusCode::CONFLICT,
+                "email_taken",
+                "An account with this email already exists.".into(),
+            ),
+            InvalidRefreshToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "The refresh token is unknown, expired or revoked.".into(),
+            ),
+            InvalidAccessToken { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "A valid Bearer access token is required.".into(),
+            ),
+            InvalidEmailToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "The link is invalid, expired or already used.".into(),
+            ),
+            MissingCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Send a Bearer access token or a refresh_token in the body.".into(),
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such resource.".into(),
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This method is not allowed on this resource.".into(),
+            ),
+            Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The service cannot reach its database.".into(),
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong on our side.".into(),
+            ),
+        }
+    }
+}
+
+/// A problem+json response with the given status, code and detail.
+pub fn problem_response(
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Option<Vec<FieldError>>,
+) -> Response {
+    let body = Problem {
+        status: status.as_u16(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        code,
+        detail,
+        errors,
+    };
+    let mut res = (status, axum::Json(body)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, detail) = self.parts();
+        match &self {
+            // Logged here, inside the request span, so the line carries the request id.
+            ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            ApiError::Unavailable => tracing::warn!("database unavailable"),
+            _ => {}
+        }
+        let challenge = match self {
+            ApiError::InvalidAccessToken { sent } => Some(sent),
+            _ => None,
+        };
+        let errors = match self {
+            ApiError::Validation(errors) => Some(errors),
+            _ => None,
+        };
+        let mut res = problem_response(status, code, detail, errors);
+        if let Some(sent) = challenge {
+            let challenge = if sent {
+                r#"Bearer error="invalid_token""#
+            } else {
+                "Bearer"
+            };
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

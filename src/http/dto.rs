@@ -1,0 +1,61 @@
+//! Response bodies shared by several endpoints.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::store::UserRow;
+
+/// A user as clients see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    pub email_verified: bool,
+    #[schema(example = "Ada Lovelace")]
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&UserRow> for User {
+    fn from(row: &UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email.clone(),
+            email_verified: row.email_verified_at.is_some(),
+            name: row.name.clone(),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A fresh access token and refresh token for one session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// EdDSA-signed JWT; send as `Authorization: Bearer …`.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: i64,
+    /// Opaque; exchange it at POST /refresh. Rotated on every use.
+    pub refresh_token: String,
+    pub user: User,
+}
+
+/// 202 answer of POST /register when email verification is required.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterAccepted {
+    #[schema(example = "verification_sent")]
+    pub status: &'static str,
+}
+
+/// GET /healthz and GET /readyz.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}

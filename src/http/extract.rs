@@ -1,0 +1,231 @@
+//! Extractors that own their rejections: every failure is a problem+json answer.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, header, request::Parts};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+use validator::{Validate, ValidationErrors};
+
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+use crate::store::UserRow;
+
+/// A JSON body that was deserialized and validated: 415 without a JSON content
+/// type, 400 for malformed JSON, 413 over the body limit, 422 for wrong fields.
+pub struct ValidatedJson<T>(pub T);
+
+/// Like [`ValidatedJson`], but an empty body is allowed and gives `None`.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ValidatedJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = read_body(req, state).await?;
+        decode_json(&headers, &body).map(ValidatedJson)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = read_body(req, state).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        decode_json(&headers, &body).map(|v| OptionalJson(Some(v)))
+    }
+}
+
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::MalformedJson("the body could not be read".into())
+        }
+    })
+}
+
+/// Whether the request says its body is JSON (`application/json`, `…+json`).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    content_type(headers).is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"))
+}
+
+/// The media type of the body, lowercased, without parameters.
+pub fn content_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+pub fn decode_json<T: DeserializeOwned + Validate>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde names a missing field only in its message: "missing field `x`".
+        let field = match message.strip_prefix("missing field `") {
+            Some(rest) => rest.trim_end_matches('`').to_owned(),
+            None if path == "." => "body".to_owned(),
+            None => path,
+        };
+        ApiError::Validation(vec![FieldError { field, message }])
+    })?;
+    parsed.validate().map_err(validation_errors)?;
+    Ok(parsed)
+}
+
+fn validation_errors(errors: ValidationErrors) -> ApiError {
+    let mut fields: Vec<FieldError> = errors
+        .field_errors()
+        .into_iter()
+        .flat_map(|(field, errs)| {
+            errs.iter().map(move |e| FieldError {
+                field: field.to_string(),
+                message: e
+                    .message
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| format!("is invalid ({})", e.code)),
+            })
+        })
+        .collect();
+    fields.sort_by(|a, b| a.field.cmp(&b.field));
+    ApiError::Validation(fields)
+}
+
+/// The caller of a Bearer-protected endpoint: a valid access token whose session
+/// is still active. Every failure is the same 401; the reason is logged at debug.
+pub struct AuthUser {
+    pub user: UserRow,
+    pub session_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(state, &parts.headers).await
+    }
+}
+
+/// Checks the Bearer token of a request: signature, claims, and that its session
+/// is still active (a revoked session's tokens stop working at once).
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
+    let token = bearer_token(headers).ok_or(ApiError::InvalidAccessToken { sent: false })?;
+    let claims = state.keys.verify(token).map_err(|reason| {
+        tracing::debug!(%reason, "access token refused");
+        ApiError::InvalidAccessToken { sent: true }
+    })?;
+    let user = state
+        .store
+        .active_session_user(claims.sid, claims.sub, state.clock.now())
+        .await?
+        .ok_or_else(|| {
+            tracing::debug!(session = %claims.sid, "access token of an ended session");
+            ApiError::InvalidAccessToken { sent: true }
+        })?;
+    Ok(AuthUser {
+        user,
+        session_id: claims.sid,
+    })
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Who is calling: the client IP (believing X-Forwarded-For only from trusted
+/// proxies) and the user agent, as recorded on sessions.
+pub struct ClientInfo {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// Longest user agent kept on a session.
+const MAX_USER_AGENT: usize = 512;
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let ip = peer.map(|peer| client_ip(peer, &parts.headers, &state.config.trusted_proxies));
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+        Ok(ClientInfo { ip, user_agent })
+    }
+}
+
+/// The socket peer, unless it is a trusted proxy: then the right-most address of
+/// X-Forwarded-For that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 1.2.3.4, 10.0.0.7".parse().expect("hv"),
+        );
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let stranger: IpAddr = "5.5.5.5".parse().expect("ip");
+        assert_eq!(
+            client_ip(proxy, &headers, &trusted),
+            "1.2.3.4".parse::<IpAddr>().expect("ip")
+        );
+        assert_eq!(client_ip(stranger, &headers, &trusted), stranger);
+        assert_eq!(client_ip(proxy, &headers, &[]), proxy);
+    }
+}
