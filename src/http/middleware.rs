@@ -81,16 +81,18 @@ fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response<Body> {
     )
 }
 
-/// Errors produced below our handlers (timeouts, unknown routes, wrong methods)
-/// come with an empty or plain body; give them the problem+json every client
-/// expects, keeping headers such as `Allow`.
+/// Errors produced below our handlers (timeouts, axum's own rejections) come with
+/// an empty or plain-text body; give them the problem+json every client expects,
+/// keeping headers such as `Allow`.
 async fn problem_for_bare_errors(res: Response<Body>) -> Response<Body> {
     let status = res.status();
-    let is_problem = res
+    // Bare: no body type, or axum's plain-text rejections. Our problems and the
+    // HTML pages of /verify-email are left alone.
+    let bare = res
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !bare {
         return res;
     }
     let (code, detail) = match status {

@@ -4,4 +4,11 @@
 mod helpers;
 mod smtp;
 
+mod hygiene;
+mod login;
+mod logout;
+mod openapi;
+mod refresh;
 mod register;
+mod tokens;
+mod verify_email;

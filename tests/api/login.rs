@@ -1,0 +1,135 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn login_returns_a_token_pair_that_is_never_cached() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let login = app.signed_up_user(&email).await;
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+    let body = &login.body;
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["user"]["email"], email.as_str());
+    assert_eq!(body["user"]["email_verified"], true);
+    assert!(body["user"]["name"].is_null());
+    let refresh = body["refresh_token"].as_str().expect("refresh token");
+    assert!(refresh.len() >= 43, "at least 256 bits: {refresh}");
+    let claims = jwt_claims(body["access_token"].as_str().expect("access token"));
+    assert_eq!(claims["sub"], body["user"]["id"]);
+    assert_eq!(claims["email"], email.as_str());
+}
+
+#[tokio::test]
+async fn email_is_matched_case_insensitively_and_trimmed() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    let reply = app
+        .login(&format!(" {} ", email.to_uppercase()), PASSWORD)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["user"]["email"], email.as_str());
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    let wrong_password = app.login(&email, "not the password").await;
+    let unknown_email = app.login(&unique_email(), PASSWORD).await;
+    wrong_password.assert_problem(401, "invalid_credentials");
+    unknown_email.assert_problem(401, "invalid_credentials");
+    assert_eq!(wrong_password.body, unknown_email.body);
+    assert_eq!(
+        wrong_password.header("content-type"),
+        unknown_email.header("content-type")
+    );
+}
+
+#[tokio::test]
+async fn each_login_is_a_new_session_recorded_with_ip_and_user_agent() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let first = app.signed_up_user(&email).await;
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("user-agent", "test-agent/1.0")
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let second = Reply::from(res).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let sid =
+        |r: &Reply| jwt_claims(r.body["access_token"].as_str().expect("token"))["sid"].clone();
+    assert_ne!(sid(&first), sid(&second));
+
+    let (ip, agent): (Option<String>, Option<String>) =
+        sqlx::query_as("select ip, user_agent from sessions where id = $1::uuid")
+            .bind(sid(&second).as_str().expect("sid"))
+            .fetch_one(&app.db)
+            .await
+            .expect("session row");
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(agent.as_deref(), Some("test-agent/1.0"));
+}
+
+#[tokio::test]
+async fn bad_login_requests_are_refused_before_any_lookup() {
+    let app = spawn_app().await;
+    let missing = app
+        .post_json("/login", &json!({"email": unique_email()}))
+        .await;
+    missing.assert_problem(422, "validation_failed");
+    assert_eq!(missing.body["errors"][0]["field"], "password");
+
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "text/plain")
+        .body(r#"{"email":"a@b.c","password":"x"}"#)
+        .send()
+        .await
+        .expect("request");
+    Reply::from(res)
+        .await
+        .assert_problem(415, "unsupported_media_type");
+
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "application/json")
+        .body(r#"{"email": "a@b.c", "password": "#)
+        .send()
+        .await
+        .expect("request");
+    Reply::from(res).await.assert_problem(400, "malformed_json");
+}
+
+#[tokio::test]
+async fn a_login_with_weaker_stored_parameters_rehashes_the_password() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    // A second instance configured with a higher cost, as after an upgrade.
+    let stronger = spawn_sibling(&app, &["--argon2-iterations", "3"]).await;
+    assert_eq!(
+        stronger.login(&email, PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let hash: String = sqlx::query_scalar("select password_hash from users")
+        .fetch_one(&app.db)
+        .await
+        .expect("user");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=3,p=1$"),
+        "{hash}"
+    );
+    // And the new hash still verifies.
+    assert_eq!(app.login(&email, PASSWORD).await.status, StatusCode::OK);
+}
