@@ -1,0 +1,77 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_served_spec_equals_the_committed_openapi_yaml() {
+    let app = spawn_app().await;
+    let served = app.get("/openapi.json").await;
+    assert_eq!(served.status, StatusCode::OK);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+    let committed = std::fs::read_to_string(path).expect("openapi.yaml exists");
+    let committed: Value = yaml_serde::from_str(&committed).expect("openapi.yaml parses");
+    assert!(
+        served.body == committed,
+        "openapi.yaml is stale: run `make openapi` and commit the result"
+    );
+}
+
+#[tokio::test]
+async fn the_spec_describes_every_endpoint_with_problem_errors_and_bearer_security() {
+    let spec = app_spec().await;
+    let paths = spec["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/register", "post"),
+        ("/login", "post"),
+        ("/refresh", "post"),
+        ("/logout", "post"),
+        ("/verify-email", "post"),
+        ("/verify-email", "get"),
+        ("/me", "get"),
+        ("/.well-known/jwks.json", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path}"
+        );
+    }
+    let me_401 =
+        &spec["paths"]["/me"]["get"]["responses"]["401"]["content"]["application/problem+json"];
+    assert_eq!(me_401["schema"]["$ref"], "#/components/schemas/Problem");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(
+        spec["paths"]["/me"]["get"]["security"][0]
+            .get("bearer")
+            .is_some()
+    );
+}
+
+async fn app_spec() -> Value {
+    let app = spawn_app().await;
+    app.get("/openapi.json").await.body
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    // Its assets come from this service, not from a CDN.
+    assert!(
+        !page.text.contains("https://"),
+        "no external assets: {}",
+        page.text
+    );
+    let bundle = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(bundle.status, StatusCode::OK);
+    assert!(bundle.text.len() > 100_000);
+    let init = app.get("/docs/swagger-initializer.js").await;
+    assert!(init.text.contains("/openapi.json"), "{}", init.text);
+}
