@@ -329,6 +329,8 @@ impl Store {
     }
 }
 
+/// A refresh token and its session, read under row locks.
+#[derive(sqlx::FromRow)]
 struct LockedRefreshToken {
     session_id: Uuid,
     user_id: Uuid,
@@ -353,34 +355,16 @@ async fn lock_refresh_token(
     tx: &mut Transaction<'_, Postgres>,
     hash: &TokenHash,
 ) -> StoreResult<Option<LockedRefreshToken>> {
-    let row: Option<(
-        Uuid,
-        Uuid,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-    )> = sqlx::query_as(
-        "select s.id, s.user_id, t.rotated_at, s.revoked_at, s.idle_expires_at, s.expires_at
-             from refresh_tokens t join sessions s on s.id = t.session_id
-             where t.token_hash = $1
-             for update of t, s",
+    Ok(sqlx::query_as(
+        "select s.id as session_id, s.user_id, t.rotated_at, s.revoked_at,
+                s.idle_expires_at, s.expires_at
+         from refresh_tokens t join sessions s on s.id = t.session_id
+         where t.token_hash = $1
+         for update of t, s",
     )
     .bind(&hash.0[..])
     .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(
-        |(session_id, user_id, rotated_at, revoked_at, idle_expires_at, expires_at)| {
-            LockedRefreshToken {
-                session_id,
-                user_id,
-                rotated_at,
-                revoked_at,
-                idle_expires_at,
-                expires_at,
-            }
-        },
-    ))
+    .await?)
 }
 
 async fn user_by_id(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> StoreResult<UserRow> {

@@ -64,7 +64,9 @@ pub fn test_config(database_url: &str, smtp_url: &str, extra: &[&str]) -> Config
         "test-audience",
     ];
     args.extend_from_slice(extra);
-    TestCli::try_parse_from(args).expect("test configuration parses").config
+    TestCli::try_parse_from(args)
+        .expect("test configuration parses")
+        .config
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,7 +99,9 @@ async fn spawn_on(db_name: String, database_url: String, extra: &[&str]) -> Test
     tokio::spawn(app.serve(async {
         let _ = rx.await;
     }));
-    let db = PgPool::connect(&database_url).await.expect("test connects to its database");
+    let db = PgPool::connect(&database_url)
+        .await
+        .expect("test connects to its database");
     TestApp {
         base: format!("http://{addr}"),
         client: reqwest::Client::builder()
@@ -130,7 +134,10 @@ impl Drop for TestApp {
         // Drop is synchronous: clean up on a thread with its own runtime.
         let name = std::mem::take(&mut self.db_name);
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
@@ -158,7 +165,12 @@ impl Reply {
         let headers = res.headers().clone();
         let text = res.text().await.expect("response body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, text, body }
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -175,10 +187,22 @@ impl Reply {
             "content type of {}",
             self.text
         );
-        assert_eq!(self.body["status"], status, "problem status in {}", self.text);
+        assert_eq!(
+            self.body["status"], status,
+            "problem status in {}",
+            self.text
+        );
         assert_eq!(self.body["code"], code, "problem code in {}", self.text);
-        assert!(self.body["title"].is_string(), "problem title in {}", self.text);
-        assert!(self.body["detail"].is_string(), "problem detail in {}", self.text);
+        assert!(
+            self.body["title"].is_string(),
+            "problem title in {}",
+            self.text
+        );
+        assert!(
+            self.body["detail"].is_string(),
+            "problem detail in {}",
+            self.text
+        );
     }
 }
 
@@ -188,7 +212,13 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        let res = self.client.post(self.url(path)).json(body).send().await.expect("request sent");
+        let res = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
         Reply::from(res).await
     }
 
@@ -205,24 +235,40 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        Reply::from(self.client.get(self.url(path)).send().await.expect("request sent")).await
+        Reply::from(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
-        let res = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request sent");
+        let res = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
         Reply::from(res).await
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Reply {
-        self.post_json("/register", &json!({"email": email, "password": password})).await
+        self.post_json("/register", &json!({"email": email, "password": password}))
+            .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post_json("/login", &json!({"email": email, "password": password})).await
+        self.post_json("/login", &json!({"email": email, "password": password}))
+            .await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
-        self.post_json("/refresh", &json!({"refresh_token": refresh_token})).await
+        self.post_json("/refresh", &json!({"refresh_token": refresh_token}))
+            .await
     }
 
     pub async fn me(&self, access_token: &str) -> Reply {
@@ -240,15 +286,25 @@ impl TestApp {
         let link = mail
             .find_link("/verify-email?token=")
             .unwrap_or_else(|| panic!("no verification link in mail:\n{}", mail.decoded_text()));
-        link.split("token=").nth(1).expect("token in link").to_owned()
+        link.split("token=")
+            .nth(1)
+            .expect("token in link")
+            .to_owned()
     }
 
     /// Registers, verifies via the mailed link, and logs in: returns the login reply.
     pub async fn signed_up_user(&self, email: &str) -> Reply {
         let reply = self.register(email, PASSWORD).await;
-        assert_eq!(reply.status, StatusCode::ACCEPTED, "register: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::ACCEPTED,
+            "register: {}",
+            reply.text
+        );
         let token = self.verification_token(email).await;
-        let verified = self.post_json("/verify-email", &json!({"token": token})).await;
+        let verified = self
+            .post_json("/verify-email", &json!({"token": token}))
+            .await;
         assert_eq!(verified.status, StatusCode::OK, "verify: {}", verified.text);
         let login = self.login(email, PASSWORD).await;
         assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
@@ -257,7 +313,8 @@ impl TestApp {
 
     /// Moves the service's clock (and only the service's) forward.
     pub fn advance(&self, by: Duration) {
-        self.clock.advance(chrono::Duration::from_std(by).expect("duration fits"));
+        self.clock
+            .advance(chrono::Duration::from_std(by).expect("duration fits"));
     }
 }
 

@@ -73,15 +73,10 @@ async fn a_panic_is_a_generic_500_problem() {
     use axum::routing::get;
     let smtp = crate::smtp::SmtpServer::start().await;
     let config = test_config("postgres://unused@127.0.0.1:1/unused", &smtp.url(), &[]);
-    let router: axum::Router = axum::Router::new().route(
-        "/boom",
-        get(|| async {
-            let secret = "database password is hunter2";
-            if !secret.is_empty() {
-                panic!("{secret}");
-            }
-        }),
-    );
+    async fn boom() -> &'static str {
+        panic!("database password is hunter2")
+    }
+    let router: axum::Router = axum::Router::new().route("/boom", get(boom));
     let router = auth_service::http::middleware::apply(router, &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
