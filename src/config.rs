@@ -105,7 +105,9 @@ pub struct Config {
         long,
         env = "JWT_PRIVATE_KEY",
         value_name = "JWT_PRIVATE_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        // A PEM value starts with "-----".
+        allow_hyphen_values = true
     )]
     pub jwt_private_key: Option<Secret>,
 
