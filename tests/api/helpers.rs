@@ -173,6 +173,16 @@ impl Reply {
         }
     }
 
+    /// The `field` of each entry of a 422 problem's `errors`, in order.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors array in {}", self.text))
+            .iter()
+            .map(|e| e["field"].as_str().expect("field is a string").to_owned())
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -228,6 +238,19 @@ impl TestApp {
             .post(self.url(path))
             .bearer_auth(token)
             .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        Reply::from(res).await
+    }
+
+    /// POST with this content type and body, exactly as given.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<String>) -> Reply {
+        let res = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.into())
             .send()
             .await
             .expect("request sent");

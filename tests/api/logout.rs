@@ -1,7 +1,7 @@
 //! POST /logout: by Bearer token or by refresh token, and its scopes.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -204,13 +204,7 @@ async fn an_unknown_logout_scope_is_a_validation_error_naming_the_field() {
         .post_json_bearer("/logout", &s.a.access, &json!({"scope": "everywhere"}))
         .await;
     reply.assert_problem(422, "validation_failed");
-    let fields: Vec<&Value> = reply.body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("errors in {}", reply.text))
-        .iter()
-        .map(|e| &e["field"])
-        .collect();
-    assert_eq!(fields, [&json!("scope")]);
+    assert_eq!(reply.error_fields(), ["scope"]);
     // Nothing was logged out.
     assert_active(&app, &s.a).await;
     assert_active(&app, &s.b).await;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
@@ -228,13 +228,7 @@ async fn an_empty_or_missing_refresh_token_is_a_validation_error() {
     for body in bodies {
         let reply = app.post_json("/refresh", &body).await;
         reply.assert_problem(422, "validation_failed");
-        let fields: Vec<&Value> = reply.body["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("errors in {}", reply.text))
-            .iter()
-            .map(|e| &e["field"])
-            .collect();
-        assert_eq!(fields, [&json!("refresh_token")], "for {body}");
+        assert_eq!(reply.error_fields(), ["refresh_token"], "for {body}");
     }
 }
 
@@ -254,15 +248,7 @@ async fn a_body_that_is_not_json_is_refused_without_consuming_the_token() {
 
 /// POST /refresh with this content type and body, as sent.
 async fn raw_refresh(app: &TestApp, content_type: &str, body: String) -> Reply {
-    let res = app
-        .client
-        .post(app.url("/refresh"))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request sent");
-    Reply::from(res).await
+    app.post_raw("/refresh", content_type, body).await
 }
 
 #[tokio::test]
