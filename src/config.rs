@@ -16,14 +16,14 @@ pub const ARGON2_MIN_T_COST: u32 = 2;
 
 #[derive(Clone, Args)]
 pub struct Config {
-    /// PostgreSQL connection URL.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        value_name = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/auth_service"
-    )]
-    pub database_url: String,
+    /// `postgres://…` for PostgreSQL, `sqlite://PATH` for an SQLite file. Unset: the
+    /// embedded SQLite file `auth.db` in DATA_DIR (default: the working directory).
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Folder of the default SQLite file when DATABASE_URL is unset.
+    #[arg(long, env = "DATA_DIR", value_name = "DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
 
     /// Largest number of pooled database connections.
     #[arg(
@@ -153,6 +153,13 @@ pub struct Config {
     pub log_format: String,
 }
 
+/// Where the data lives, as chosen by DATABASE_URL.
+#[derive(Clone, Debug)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(std::path::PathBuf),
+}
+
 /// Listening address: either just an IP (PORT gives the port) or a full socket address.
 #[derive(Clone, Copy, Debug)]
 pub enum BindAddr {
@@ -189,6 +196,14 @@ impl Config {
             BindAddr::Ip(ip) => SocketAddr::new(ip, self.port),
             BindAddr::Socket(addr) => addr,
         }
+    }
+
+    /// The database to use: DATABASE_URL, or `auth.db` under DATA_DIR (default `.`).
+    pub fn database(&self) -> DatabaseUrl {
+        self.database_url.clone().unwrap_or_else(|| {
+            let dir = self.data_dir.clone().unwrap_or_else(|| ".".into());
+            DatabaseUrl::Sqlite(dir.join("auth.db"))
+        })
     }
 
     pub fn public_url(&self) -> Url {
@@ -249,6 +264,27 @@ impl Config {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }
         Ok(())
+    }
+}
+
+fn parse_database_url(s: &str) -> Result<DatabaseUrl, String> {
+    let s = s.trim();
+    let (scheme, rest) = s.split_once(':').unwrap_or((s, ""));
+    match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => Ok(DatabaseUrl::Postgres(s.to_owned())),
+        "sqlite" => {
+            // sqlite://relative/path, sqlite:///absolute/path, sqlite:path
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path.starts_with(':') {
+                return Err("give a file path, like sqlite://data/auth.db".into());
+            }
+            Ok(DatabaseUrl::Sqlite(path.into()))
+        }
+        _ => Err(format!(
+            "`{scheme}` databases are not supported: use postgres://… or sqlite://PATH, \
+             or leave DATABASE_URL unset for an embedded SQLite file"
+        )),
     }
 }
 
@@ -339,5 +375,31 @@ mod tests {
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn database_urls_choose_the_backend() {
+        let sqlite = |s: &str| match parse_database_url(s) {
+            Ok(DatabaseUrl::Sqlite(p)) => p,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(
+            sqlite("sqlite://data/auth.db"),
+            std::path::Path::new("data/auth.db")
+        );
+        assert_eq!(
+            sqlite("sqlite:///var/lib/auth.db"),
+            std::path::Path::new("/var/lib/auth.db")
+        );
+        assert_eq!(
+            sqlite("sqlite:auth.db?mode=rwc"),
+            std::path::Path::new("auth.db")
+        );
+        assert!(matches!(
+            parse_database_url("postgresql://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(parse_database_url("mysql://u@h/db").is_err());
+        assert!(parse_database_url("sqlite::memory:").is_err());
     }
 }

@@ -57,6 +57,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         %addr,
         public_url = %state.config.public_base(),
+        database = %state.store.describe(),
         mail = state.mailer.describe(),
         signing_key = state.keys.current_kid(),
         "auth-service listening; API docs at {}/docs",

@@ -26,7 +26,7 @@ pub struct AppState {
 impl AppState {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         config.validate()?;
-        let store = Store::connect(&config.database_url, config.database_max_connections).await?;
+        let store = Store::connect(&config.database(), config.database_max_connections).await?;
         let keys = Arc::new(load_keys(&config, &store, clock.now()).await?);
         let hasher = PasswordHasherPool::new(
             config.argon2_memory_kib,

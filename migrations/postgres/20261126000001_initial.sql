@@ -4,16 +4,18 @@
 create table users (
     id                uuid        not null,
     email             text        not null,
+    -- Lowercased email, computed by the service (identically on every backend);
+    -- uniqueness and lookups use it, so "A@x.io" and "a@x.io" are one account.
+    email_key         text        not null,
     password_hash     text        not null,
     name              text,
     email_verified_at timestamptz,
     created_at        timestamptz not null,
     updated_at        timestamptz not null,
     constraint users_pkey primary key (id),
+    constraint users_email_key unique (email_key),
     constraint users_email_trimmed check (email = btrim(email) and email <> '')
 );
--- Case-insensitive uniqueness: "A@x.io" and "a@x.io" are one account.
-create unique index users_email_key on users (lower(email));
 
 create table sessions (
     id              uuid        not null,

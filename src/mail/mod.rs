@@ -50,7 +50,9 @@ impl Mailer {
     pub fn describe(&self) -> &'static str {
         match self.transport {
             Transport::Smtp(_) => "smtp",
-            Transport::Log => "log (development: SMTP_URL is not set)",
+            Transport::Log => {
+                "written to this log, verification links included (SMTP_URL is not set)"
+            }
         }
     }
 

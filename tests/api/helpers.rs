@@ -1,6 +1,12 @@
-//! `spawn_app()`: the real application on 127.0.0.1:0, its own fresh PostgreSQL
-//! database, and a real SMTP server that receives its mail.
+//! `spawn_app()`: the real application on 127.0.0.1:0, its own fresh database, and
+//! a real SMTP server that receives its mail.
+//!
+//! The backend comes from `TEST_BACKEND` (`sqlite`, the default, or `postgres`):
+//! `make test` runs this whole suite once per backend. PostgreSQL test databases
+//! are created on `TEST_DATABASE_URL`'s server and dropped afterwards; SQLite ones
+//! are files in a temporary folder.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use auth_service::config::Config;
@@ -8,12 +14,26 @@ use auth_service::{Application, Clock};
 use clap::Parser;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{AnyPool, Connection, Executor, PgConnection};
 
 use crate::smtp::{ReceivedMail, SmtpServer};
 
-/// Server that holds the per-test databases. `make test` sets it; the default is
-/// the local PostgreSQL of a development machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The backend this run of the suite tests.
+pub fn backend() -> Backend {
+    match std::env::var("TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("TEST_BACKEND={other}: use postgres or sqlite"),
+    }
+}
+
+/// Server that holds the per-test PostgreSQL databases.
 pub fn admin_database_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
@@ -30,14 +50,76 @@ struct TestCli {
     config: Config,
 }
 
+/// A test's own database, removed when the test ends.
+#[derive(Clone)]
+pub enum TestDatabase {
+    Postgres { name: String },
+    Sqlite { dir: PathBuf },
+}
+
+impl TestDatabase {
+    fn create() -> TestDatabase {
+        let id = uuid::Uuid::new_v4().simple();
+        match backend() {
+            Backend::Postgres => TestDatabase::Postgres {
+                name: format!("auth_test_{id}"),
+            },
+            Backend::Sqlite => TestDatabase::Sqlite {
+                dir: std::env::temp_dir().join(format!("auth-test-{id}")),
+            },
+        }
+    }
+
+    /// DATABASE_URL of this database (the app creates it on first connect).
+    pub fn url(&self) -> String {
+        match self {
+            TestDatabase::Postgres { name } => {
+                let mut url =
+                    url::Url::parse(&admin_database_url()).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                url.to_string()
+            }
+            TestDatabase::Sqlite { dir } => format!("sqlite://{}", dir.join("auth.db").display()),
+        }
+    }
+
+    fn remove(self) {
+        match self {
+            TestDatabase::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            // Drop is synchronous: drop the database from a thread with its own runtime.
+            TestDatabase::Postgres { name } => {
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(async move {
+                        if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
+                            let sql = format!("drop database if exists {name} with (force)");
+                            let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub smtp: SmtpServer,
     pub clock: Clock,
-    pub db: PgPool,
-    pub database_url: String,
-    db_name: String,
+    /// The test's own connection to the app's database, for looking inside.
+    pub db: AnyPool,
+    pub database: TestDatabase,
+    /// Whether this app removes the database when dropped (siblings do not).
+    owns_database: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -74,22 +156,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
-    let db_name = format!("auth_test_{}", uuid::Uuid::new_v4().simple());
-    let database_url = database_url_for(&db_name);
-    spawn_on(db_name, database_url, extra).await
+    spawn_on(TestDatabase::create(), true, extra).await
 }
 
 /// Another app on the same database as `other` (a restart, or a second instance).
 pub async fn spawn_sibling(other: &TestApp, extra: &[&str]) -> TestApp {
-    let mut app = spawn_on(other.db_name.clone(), other.database_url.clone(), extra).await;
-    // The first app owns the database and drops it.
-    app.db_name.clear();
-    app
+    spawn_on(other.database.clone(), false, extra).await
 }
 
-async fn spawn_on(db_name: String, database_url: String, extra: &[&str]) -> TestApp {
+async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -> TestApp {
     let smtp = SmtpServer::start().await;
-    let config = test_config(&database_url, &smtp.url(), extra);
+    let config = test_config(&database.url(), &smtp.url(), extra);
     let clock = Clock::default();
     let app = Application::build(config, clock.clone())
         .await
@@ -99,7 +176,8 @@ async fn spawn_on(db_name: String, database_url: String, extra: &[&str]) -> Test
     tokio::spawn(app.serve(async {
         let _ = rx.await;
     }));
-    let db = PgPool::connect(&database_url)
+    sqlx::any::install_default_drivers();
+    let db = AnyPool::connect(&database.url())
         .await
         .expect("test connects to its database");
     TestApp {
@@ -111,16 +189,10 @@ async fn spawn_on(db_name: String, database_url: String, extra: &[&str]) -> Test
         smtp,
         clock,
         db,
-        database_url,
-        db_name,
+        database,
+        owns_database,
         shutdown: Some(tx),
     }
-}
-
-fn database_url_for(db_name: &str) -> String {
-    let mut url = url::Url::parse(&admin_database_url()).expect("TEST_DATABASE_URL is a URL");
-    url.set_path(&format!("/{db_name}"));
-    url.to_string()
 }
 
 impl Drop for TestApp {
@@ -128,26 +200,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if self.db_name.is_empty() {
-            return;
+        if self.owns_database {
+            self.database.clone().remove();
         }
-        // Drop is synchronous: clean up on a thread with its own runtime.
-        let name = std::mem::take(&mut self.db_name);
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-                    let sql = format!("drop database if exists {name} with (force)");
-                    let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
-                }
-            });
-        })
-        .join();
     }
 }
 
@@ -332,6 +387,15 @@ impl TestApp {
         let login = self.login(email, PASSWORD).await;
         assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
         login
+    }
+
+    /// Rows in a table of the app's database.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("select count(*) from {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.db)
+            .await
+            .expect("count rows")
     }
 
     /// Moves the service's clock (and only the service's) forward.

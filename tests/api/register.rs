@@ -77,11 +77,7 @@ async fn an_existing_email_gets_the_same_answer_and_no_second_account() {
     assert_eq!(again.status, first.status);
     assert_eq!(again.body, first.body);
 
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(users, 1);
+    assert_eq!(app.count("users").await, 1);
     // The original password still logs in once verified; the second one never set anything.
     let token = app.verification_token(&email).await;
     app.post_json("/verify-email", &json!({"token": token}))
@@ -120,11 +116,11 @@ async fn invalid_fields_get_422_with_one_error_per_field() {
     let too_long = app.register(&unique_email(), &"x".repeat(129)).await;
     too_long.assert_problem(422, "validation_failed");
 
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(users, 0, "a refused registration stores nothing");
+    assert_eq!(
+        app.count("users").await,
+        0,
+        "a refused registration stores nothing"
+    );
 }
 
 #[tokio::test]
@@ -186,9 +182,5 @@ async fn a_failing_smtp_server_does_not_fail_the_registration() {
     app.smtp.set_down(true);
     let reply = app.register(&unique_email(), PASSWORD).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(users, 1);
+    assert_eq!(app.count("users").await, 1);
 }

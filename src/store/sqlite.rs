@@ -1,0 +1,92 @@
+//! Embedded SQLite backend, configured for a server: WAL (readers never block the
+//! writer), a busy timeout (writers queue instead of failing with "database is
+//! locked"), foreign keys on, and every write transaction started with
+//! `begin immediate`, which takes the single write lock up front. That lock is
+//! what serialises concurrent refreshes here, as row locks do on PostgreSQL; a
+//! deferred transaction could instead fail when upgrading from read to write.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use uuid::Uuid;
+
+use super::methods::store_methods;
+use super::{
+    EmailTokenPurpose, LockedRefreshToken, NewEmailToken, NewSession, NewUser, RefreshOutcome,
+    RefreshRule, RevokeScope, SessionRef, SigningKeyRow, StoreError, StoreResult, UserRow,
+    email_key,
+};
+use crate::auth::session::RefreshDecision;
+use crate::auth::tokens::TokenHash;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a writer waits for the write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder when missing) the database file and
+    /// applies pending migrations.
+    pub async fn connect(path: &Path, max_connections: u32) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "DATABASE_URL / DATA_DIR: cannot create the folder {}",
+                    dir.display()
+                )
+            })?;
+        }
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await
+            .with_context(|| {
+                format!(
+                    "DATABASE_URL / DATA_DIR: cannot open the SQLite file {} \
+                     (is the folder writable by this user?)",
+                    path.display()
+                )
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .with_context(|| format!("applying database migrations to {}", path.display()))?;
+        Ok(Self { pool, path })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("sqlite {}", self.path.display())
+    }
+
+    /// No row locks in SQLite: the transaction already holds the write lock.
+    const LOCK_REFRESH_TOKEN: &'static str =
+        "select s.id as session_id, s.user_id, t.rotated_at, s.revoked_at,
+                s.idle_expires_at, s.expires_at
+         from refresh_tokens t join sessions s on s.id = t.session_id
+         where t.token_hash = $1";
+
+    async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        pool.begin_with("begin immediate").await
+    }
+
+    store_methods!(Sqlite);
+}
