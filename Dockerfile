@@ -14,13 +14,17 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home /nonexistent auth
+    && useradd --system --uid 10001 --home /nonexistent auth \
+    && mkdir /data && chown auth /data
 COPY --from=build /src/target/release/auth-service /usr/local/bin/auth-service
 USER auth
 ENV BIND_ADDR=0.0.0.0 \
+    DATA_DIR=/data \
     PORT=8080 \
     APP_ENV=production \
     LOG_FORMAT=json
+# The SQLite file lives here unless DATABASE_URL points at PostgreSQL.
+VOLUME /data
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT} || exit 1"]
+HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT} || exit 1"]
 ENTRYPOINT ["/usr/local/bin/auth-service"]

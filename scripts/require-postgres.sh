@@ -25,7 +25,7 @@ Do one of these, then run the command again:
                           brew services start postgresql                          (macOS)
   - install one:          sudo apt-get install postgresql                         (Debian/Ubuntu)
   - run one in Docker:    docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16
-  - or point at another server: DATABASE_URL=postgres://user:pass@host:5432/auth_service (make run)
-                                TEST_DATABASE_URL=postgres://user:pass@host:5432/postgres (make test)
+  - point DATABASE_URL at another server: DATABASE_URL=postgres://user:pass@host:5432/auth_service
+  - or unset DATABASE_URL: the service then keeps its data in the SQLite file ./auth.db
 MSG
 exit 1

@@ -7,6 +7,8 @@
 mod helpers;
 mod smtp;
 
+mod backends;
+mod concurrency;
 mod hygiene;
 mod login;
 mod logout;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make test`: unit tests, then the integration suite once per database backend.
+#
+# SQLite needs nothing. For PostgreSQL, in order:
+#   1. TEST_DATABASE_URL when set (it must be reachable);
+#   2. a server on 127.0.0.1:5432 (user postgres, trust auth);
+#   3. a throwaway cluster started here with initdb/pg_ctl on a free port in a
+#      temporary folder, stopped and deleted afterwards;
+#   4. otherwise the PostgreSQL half is skipped with a clear warning, except with
+#      CI=true, where PostgreSQL is mandatory and its absence fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO=${CARGO:-cargo}
+
+reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+echo "== unit tests and the integration suite on SQLite"
+TEST_BACKEND=sqlite "$CARGO" test --all-targets
+
+pg_bin_dir() {
+  if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+    dirname "$(command -v initdb)"
+    return
+  fi
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin /usr/local/opt/postgresql*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  [[ -n $dir && -x $dir/initdb && -x $dir/pg_ctl ]] && echo "$dir"
+}
+
+start_throwaway_cluster() {
+  local bin=$1 port tmp as=()
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    reachable 127.0.0.1 "$port" || break
+  done
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/auth-test-pg.XXXXXX")
+  # PostgreSQL refuses to run as root: use the postgres system user then.
+  if [[ $(id -u) == 0 ]]; then
+    if ! id postgres >/dev/null 2>&1; then
+      echo "FATAL: running as root and there is no 'postgres' user to run a throwaway cluster" >&2
+      return 1
+    fi
+    chown postgres "$tmp"
+    as=(runuser -u postgres --)
+  fi
+  echo "starting a throwaway PostgreSQL ($bin) on 127.0.0.1:$port in $tmp"
+  "${as[@]}" "$bin/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --no-sync >"$tmp/initdb.log" 2>&1 \
+    || { cat "$tmp/initdb.log" >&2; return 1; }
+  "${as[@]}" "$bin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
+    -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+    || { cat "$tmp/server.log" >&2; return 1; }
+  # Expanded now: the function's locals are gone when the trap runs.
+  trap "$(printf '%q ' "${as[@]}" "$bin/pg_ctl" -D "$tmp/data" -m immediate stop) >/dev/null 2>&1 || true; rm -rf $(printf '%q' "$tmp")" EXIT
+  TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+echo "== the integration suite on PostgreSQL"
+if [[ -n ${TEST_DATABASE_URL:-} ]]; then
+  echo "using TEST_DATABASE_URL"
+elif reachable 127.0.0.1 5432; then
+  TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  echo "using the server on 127.0.0.1:5432"
+elif bin=$(pg_bin_dir); then
+  start_throwaway_cluster "$bin"
+else
+  if [[ ${CI:-} == true ]]; then
+    echo "FATAL: CI=true and no PostgreSQL: none on 127.0.0.1:5432, no TEST_DATABASE_URL, no initdb/pg_ctl." >&2
+    exit 1
+  fi
+  cat >&2 <<'MSG'
+
+  WARNING: the PostgreSQL half of the integration suite was NOT run.
+  No server answers on 127.0.0.1:5432, TEST_DATABASE_URL is unset, and initdb/pg_ctl
+  are not installed to start a throwaway one. To run it, either
+    - install PostgreSQL (apt-get install postgresql / brew install postgresql), or
+    - point at a server: TEST_DATABASE_URL=postgres://user:pass@host:5432/postgres make test
+  (the user needs the right to create databases).
+
+MSG
+  exit 0
+fi
+export TEST_DATABASE_URL
+TEST_BACKEND=postgres "$CARGO" test --test api
