@@ -132,14 +132,7 @@ macro_rules! store_methods {
                 let outcome = match rule(&locked.state()) {
                     RefreshDecision::Refuse => RefreshOutcome::Refused,
                     RefreshDecision::RevokeForReuse => {
-                        Self::revoke(
-                            &mut tx,
-                            locked.user_id,
-                            RevokeScope::One(locked.session_id),
-                            "refresh_token_reuse",
-                            now,
-                        )
-                        .await?;
+                        Self::revoke_for_reuse(&mut tx, &locked, now).await?;
                         RefreshOutcome::Revoked {
                             session_id: locked.session_id,
                         }
@@ -193,14 +186,7 @@ macro_rules! store_methods {
                         })
                     }
                     RefreshDecision::RevokeForReuse => {
-                        Self::revoke(
-                            &mut tx,
-                            locked.user_id,
-                            RevokeScope::One(locked.session_id),
-                            "refresh_token_reuse",
-                            now,
-                        )
-                        .await?;
+                        Self::revoke_for_reuse(&mut tx, &locked, now).await?;
                         None
                     }
                     RefreshDecision::Refuse => None,
@@ -358,6 +344,17 @@ macro_rules! store_methods {
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
+            }
+
+            /// A rotated token came back after the grace period: it leaked, so the
+            /// whole session goes.
+            async fn revoke_for_reuse(
+                tx: &mut Transaction<'_, $db>,
+                locked: &LockedRefreshToken,
+                now: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                let scope = RevokeScope::One(locked.session_id);
+                Self::revoke(tx, locked.user_id, scope, "refresh_token_reuse", now).await
             }
 
             async fn revoke(
