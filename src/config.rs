@@ -69,6 +69,44 @@ pub struct Config {
     #[arg(long, env = "EMAIL_VERIFIED_REDIRECT_URL", value_name = "EMAIL_VERIFIED_REDIRECT_URL", value_parser = parse_base_url)]
     pub email_verified_redirect_url: Option<Url>,
 
+    /// Frontend page that takes `?token=` and asks for a new password; unset: the
+    /// service's own page at PUBLIC_URL/password/reset.
+    #[arg(long, env = "PASSWORD_RESET_URL", value_name = "PASSWORD_RESET_URL", value_parser = parse_base_url)]
+    pub password_reset_url: Option<Url>,
+
+    /// Name of the product in emails.
+    #[arg(
+        long,
+        env = "PRODUCT_NAME",
+        value_name = "PRODUCT_NAME",
+        default_value = "Auth Service"
+    )]
+    pub product_name: String,
+
+    /// Attempts to deliver one email before it is marked dead.
+    #[arg(long, env = "MAIL_MAX_ATTEMPTS", value_name = "MAIL_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
+    pub mail_max_attempts: u32,
+
+    /// Wait before the first retry of a failed email; doubles with every attempt (at most 1h).
+    #[arg(long, env = "MAIL_RETRY_BASE", value_name = "MAIL_RETRY_BASE", default_value = "15s", value_parser = parse_duration)]
+    pub mail_retry_base: Duration,
+
+    /// How often the mail worker looks for due messages (it is also woken at once
+    /// when this instance queues one).
+    #[arg(long, env = "MAIL_POLL_INTERVAL", value_name = "MAIL_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub mail_poll_interval: Duration,
+
+    /// Comma-separated secrets that other services present (as a Bearer token) to
+    /// call POST /introspect. Unset: introspection is refused.
+    #[arg(
+        long,
+        env = "INTROSPECTION_KEYS",
+        value_name = "INTROSPECTION_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub introspection_keys: Vec<Secret>,
+
     /// Lifetime of an access token.
     #[arg(long, env = "ACCESS_TOKEN_TTL", value_name = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
     pub access_token_ttl: Duration,
@@ -219,6 +257,20 @@ impl Config {
         self.public_url().as_str().trim_end_matches('/').to_owned()
     }
 
+    /// The page behind verification links (the token is appended as `?token=`).
+    pub fn verification_url(&self) -> Url {
+        Url::parse(&format!("{}/verify-email", self.public_base()))
+            .unwrap_or_else(|_| self.public_url())
+    }
+
+    /// Base of password-reset links (the token is appended as `?token=`).
+    pub fn password_reset_url(&self) -> Url {
+        self.password_reset_url.clone().unwrap_or_else(|| {
+            Url::parse(&format!("{}/password/reset", self.public_base()))
+                .unwrap_or_else(|_| self.public_url())
+        })
+    }
+
     pub fn jwt_issuer(&self) -> String {
         self.jwt_issuer
             .clone()
@@ -259,6 +311,16 @@ impl Config {
         }
         if self.session_max_lifetime < self.refresh_token_ttl {
             anyhow::bail!("SESSION_MAX_LIFETIME: must not be shorter than REFRESH_TOKEN_TTL");
+        }
+        if self.mail_poll_interval.is_zero() {
+            anyhow::bail!("MAIL_POLL_INTERVAL: must be longer than zero");
+        }
+        if self
+            .introspection_keys
+            .iter()
+            .any(|k| k.0.trim().len() < 16)
+        {
+            anyhow::bail!("INTROSPECTION_KEYS: every key must be at least 16 characters");
         }
         if self.access_token_ttl.is_zero() {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");

@@ -57,6 +57,12 @@ pub enum ApiError {
     InvalidEmailToken,
     #[error("no credentials")]
     MissingCredentials,
+    /// Wrong current password on a password change (the caller is logged in).
+    #[error("wrong current password")]
+    WrongCurrentPassword,
+    /// POST /introspect without a valid service key.
+    #[error("invalid service key")]
+    InvalidServiceKey,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -66,6 +72,27 @@ pub enum ApiError {
     /// Anything unexpected. The cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields: Vec<FieldError> = errors
+            .field_errors()
+            .into_iter()
+            .flat_map(|(field, errs)| {
+                errs.iter().map(move |e| FieldError {
+                    field: field.to_string(),
+                    message: e
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| format!("is invalid ({})", e.code)),
+                })
+            })
+            .collect();
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        ApiError::Validation(fields)
+    }
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -136,6 +163,16 @@ impl ApiError {
                 "unauthorized",
                 "Send a Bearer access token or a refresh_token in the body.".into(),
             ),
+            WrongCurrentPassword => (
+                StatusCode::FORBIDDEN,
+                "invalid_credentials",
+                "The current password is incorrect.".into(),
+            ),
+            InvalidServiceKey => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Send a service key from INTROSPECTION_KEYS as a Bearer token.".into(),
+            ),
             NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -192,7 +229,9 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let challenge = match self {
-            ApiError::InvalidAccessToken { sent } => Some(sent),
+            ApiError::InvalidAccessToken { sent: true } => Some(r#"Bearer error="invalid_token""#),
+            ApiError::InvalidAccessToken { sent: false } => Some("Bearer"),
+            ApiError::InvalidServiceKey => Some(r#"Bearer realm="introspection""#),
             _ => None,
         };
         let errors = match self {
@@ -200,12 +239,7 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let mut res = problem_response(status, code, detail, errors);
-        if let Some(sent) = challenge {
-            let challenge = if sent {
-                r#"Bearer error="invalid_token""#
-            } else {
-                "Bearer"
-            };
+        if let Some(challenge) = challenge {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),

@@ -42,12 +42,24 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves (and runs the mail worker) until `shutdown` resolves, then finishes
+    /// in-flight requests and the message being sent.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let config = &self.state.config;
+        let worker = mail::outbox::OutboxWorker {
+            store: store.clone(),
+            mailer: self.state.mailer.clone(),
+            clock: self.state.clock.clone(),
+            max_attempts: config.mail_max_attempts,
+            retry_base: config.mail_retry_base,
+            poll_interval: config.mail_poll_interval,
+        };
+        let stop = tokio_util::sync::CancellationToken::new();
+        let worker = tokio::spawn(worker.run(stop.clone()));
         let router = app(self.state);
         let result = axum::serve(
             self.listener,
@@ -55,6 +67,10 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        stop.cancel();
+        if worker.await.is_err() {
+            tracing::error!("mail worker panicked");
+        }
         store.close().await;
         result
     }

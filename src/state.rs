@@ -9,7 +9,7 @@ use crate::auth::jwt::{JwtKeys, SigningKey};
 use crate::auth::password::PasswordHasherPool;
 use crate::auth::session::SessionPolicy;
 use crate::config::Config;
-use crate::mail::Mailer;
+use crate::mail::{Mailer, Templates};
 use crate::store::{SigningKeyRow, Store};
 
 #[derive(Clone)]
@@ -19,6 +19,7 @@ pub struct AppState {
     pub hasher: PasswordHasherPool,
     pub keys: Arc<JwtKeys>,
     pub mailer: Mailer,
+    pub templates: Arc<Templates>,
     pub sessions: SessionPolicy,
     pub clock: Clock,
 }
@@ -36,6 +37,7 @@ impl AppState {
         )
         .await?;
         let mailer = Mailer::new(config.smtp_url.as_ref(), config.mail_from.clone())?;
+        let templates = Arc::new(Templates::new(&config.product_name)?);
         let sessions = SessionPolicy::new(
             config.refresh_token_ttl,
             config.session_max_lifetime,
@@ -47,6 +49,7 @@ impl AppState {
             hasher,
             keys,
             mailer,
+            templates,
             sessions,
             clock,
         })

@@ -9,29 +9,20 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::dto::{RegisterAccepted, TokenResponse, User};
+use super::dto::{RegisterAccepted, TokenResponse, User, trimmed, trimmed_opt};
+use super::email::VERIFICATION_TTL;
+use super::email_link;
 use super::extract::{ClientInfo, OptionalJson, ValidatedJson, bearer_token};
+use super::password::reset_link_mail;
 use crate::auth::password::Verified;
 use crate::auth::tokens::{OpaqueToken, TokenHash, looks_like_token};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::mail::verification_email;
+use crate::mail::Message;
 use crate::state::AppState;
 use crate::store::{
-    EmailTokenPurpose, NewEmailToken, NewSession, NewUser, RefreshOutcome, RevokeScope, StoreError,
-    UserRow,
+    Effects, EmailTokenPurpose, EventKind, NewEmailToken, NewSession, NewUser, RefreshOutcome,
+    RevokeScope, StoreError, UserRow,
 };
-
-/// Lifetime of an email verification link.
-const VERIFICATION_TTL_HOURS: i64 = 24;
-
-fn trimmed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(String::deserialize(d)?.trim().to_owned())
-}
-
-fn trimmed_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    Ok(s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
-}
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RegisterRequest {
@@ -130,32 +121,53 @@ pub async fn register(
         now,
     };
 
+    let actor = client.actor();
+    let registered = Effects::event(EventKind::Registered, Some(user.id), None, &actor, now);
+
     if !state.config.require_email_verification {
         let (session, refresh) = new_session(&state, user.id, &client)?;
-        let row = state.store.create_user(user, None, Some(session)).await?;
+        let effects = registered.and_event(
+            EventKind::LoginSucceeded,
+            Some(user.id),
+            Some(session.id),
+            &actor,
+            now,
+        );
+        let row = state
+            .store
+            .create_user(user, None, Some(session), effects)
+            .await?;
         let body = token_response(&state, &row, refresh.session_id, refresh.token)?;
         return Ok((StatusCode::CREATED, no_store(Json(body))).into_response());
     }
 
+    // Both mails are rendered up front, so a new and a taken email cost the same.
     let token = OpaqueToken::generate()?;
+    let link = email_link(&state.config.verification_url(), &token.plaintext);
+    let verify_mail = state
+        .templates
+        .render(Message::VerifyEmail, &user.email, &link)?;
+    let (reset_token, exists_mail) = reset_link_mail(&state, Message::AccountExists, &user.email)?;
     let email_token = NewEmailToken {
         hash: token.hash,
         purpose: EmailTokenPurpose::VerifyEmail,
-        expires_at: now + chrono::Duration::hours(VERIFICATION_TTL_HOURS),
+        expires_at: now + VERIFICATION_TTL,
     };
-    match state.store.create_user(user, Some(email_token), None).await {
-        Ok(row) => {
-            let link = format!(
-                "{}/verify-email?token={}",
-                state.config.public_base(),
-                token.plaintext
-            );
-            state
-                .mailer
-                .send_in_background(verification_email(&row.email, &link));
-        }
+    let email = user.email.clone();
+    let effects = registered.and_mail(verify_mail);
+    match state
+        .store
+        .create_user(user, Some(email_token), None, effects)
+        .await
+    {
+        Ok(_) => {}
+        // The owner of the address learns that someone tried, and how to get in.
         Err(StoreError::EmailTaken) => {
-            tracing::debug!("registration for an existing email answered as accepted");
+            let effects = Effects::default().and_mail(exists_mail);
+            state
+                .store
+                .issue_email_token(&email, false, reset_token, now, effects)
+                .await?;
         }
         Err(e) => return Err(e.into()),
     }
@@ -191,9 +203,16 @@ pub async fn login(
         .hasher
         .verify(req.password.clone(), stored_hash)
         .await?;
+    let now = state.clock.now();
+    let actor = client.actor();
     let user = match (verdict, user) {
         (Verified::Yes | Verified::YesRehash, Some(user)) => user,
-        _ => return Err(ApiError::InvalidCredentials),
+        (_, user) => {
+            let id = user.map(|u| u.id);
+            let failed = Effects::event(EventKind::LoginFailed, id, None, &actor, now);
+            state.store.record(failed, now).await?;
+            return Err(ApiError::InvalidCredentials);
+        }
     };
     if verdict == Verified::YesRehash {
         rehash(&state, &user, req.password).await;
@@ -202,7 +221,14 @@ pub async fn login(
         return Err(ApiError::EmailNotVerified);
     }
     let (session, refresh) = new_session(&state, user.id, &client)?;
-    state.store.create_session(session).await?;
+    let effects = Effects::event(
+        EventKind::LoginSucceeded,
+        Some(user.id),
+        Some(session.id),
+        &actor,
+        now,
+    );
+    state.store.create_session(session, effects).await?;
     Ok(no_store(Json(token_response(
         &state,
         &user,
@@ -224,6 +250,7 @@ pub async fn login(
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
+    client: ClientInfo,
     ValidatedJson(req): ValidatedJson<RefreshRequest>,
 ) -> ApiResult<Response> {
     if !looks_like_token(&req.refresh_token) {
@@ -235,7 +262,7 @@ pub async fn refresh(
     let presented = TokenHash::of(&req.refresh_token);
     match state
         .store
-        .refresh(&presented, &successor.hash, now, &rule)
+        .refresh(&presented, &successor.hash, now, &rule, &client.actor())
         .await?
     {
         RefreshOutcome::Issued { session_id, user } => Ok(no_store(Json(token_response(
@@ -266,6 +293,7 @@ pub async fn refresh(
     ))]
 pub async fn logout(
     State(state): State<AppState>,
+    client: ClientInfo,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<LogoutRequest>,
 ) -> ApiResult<StatusCode> {
@@ -282,7 +310,7 @@ pub async fn logout(
         let rule = |s: &_| state.sessions.decide(s, now);
         let found = state
             .store
-            .session_of_refresh_token(&TokenHash::of(token), now, &rule)
+            .session_of_refresh_token(&TokenHash::of(token), now, &rule, &client.actor())
             .await?
             .ok_or(ApiError::InvalidRefreshToken)?;
         (found.user_id, found.session_id)
@@ -296,9 +324,16 @@ pub async fn logout(
         LogoutScope::Others => RevokeScope::AllExcept(session_id),
         LogoutScope::Global => RevokeScope::All,
     };
+    let effects = Effects::event(
+        EventKind::LoggedOut,
+        Some(user_id),
+        Some(session_id),
+        &client.actor(),
+        now,
+    );
     state
         .store
-        .revoke_sessions(user_id, scope, "logout", now)
+        .revoke_sessions(user_id, scope, "logout", now, effects)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

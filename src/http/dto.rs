@@ -1,9 +1,10 @@
 //! Response bodies shared by several endpoints.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::store::UserRow;
 
@@ -58,4 +59,28 @@ pub struct RegisterAccepted {
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
+}
+
+/// A request that names an account by email only.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct EmailRequest {
+    #[serde(default, deserialize_with = "trimmed")]
+    #[validate(
+        email(message = "must be a valid email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+/// Deserializes a string with surrounding whitespace removed (emails are stored
+/// trimmed; passwords never go through this).
+pub fn trimmed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(String::deserialize(d)?.trim().to_owned())
+}
+
+/// Like [`trimmed`] for optional fields; an empty value becomes `None`.
+pub fn trimmed_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    Ok(s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
 }

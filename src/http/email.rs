@@ -1,25 +1,30 @@
-//! Email verification: the JSON endpoint, and the scanner-safe page behind the
-//! link in the email.
+//! Email verification: the JSON endpoint, the scanner-safe page behind the link
+//! in the email, and resending the link.
 //!
 //! Mail scanners follow links, so GET never spends the token: it answers a page
-//! whose button POSTs it. That form POST is the one non-JSON body the service
-//! takes; its answer is a page, or a 303 to EMAIL_VERIFIED_REDIRECT_URL.
+//! whose button POSTs it as a form; that post is answered with a page, or a 303
+//! to EMAIL_VERIFIED_REDIRECT_URL.
 
 use axum::Json;
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::dto::User;
-use super::extract::{content_type, decode_json, read_body};
-use crate::auth::tokens::{TokenHash, looks_like_token};
+use super::dto::{EmailRequest, User};
+use super::email_link;
+use super::extract::{ClientInfo, JsonOrForm, ValidatedJson};
+use super::pages::{page, token_form};
+use crate::auth::tokens::{OpaqueToken, TokenHash, looks_like_token};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::mail::html_escape;
+use crate::mail::Message;
 use crate::state::AppState;
-use crate::store::{EmailTokenPurpose, UserRow};
+use crate::store::{Effects, EmailTokenPurpose, EventKind, NewEmailToken};
+
+/// Lifetime of an email verification link.
+pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug, Deserialize, Validate, ToSchema, IntoParams)]
 pub struct VerifyEmailRequest {
@@ -45,61 +50,92 @@ pub struct VerifyEmailRequest {
         (status = 415, description = "Body is neither JSON nor a form", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn verify_email(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
-    let headers: HeaderMap = req.headers().clone();
-    let body = read_body(req, &state).await?;
-    if content_type(&headers).as_deref() == Some("application/x-www-form-urlencoded") {
-        let token = url::form_urlencoded::parse(&body)
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        let verified = spend(&state, &token).await?;
-        return Ok(form_answer(&state, verified.is_some()));
+pub async fn verify_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    body: JsonOrForm<VerifyEmailRequest>,
+) -> ApiResult<Response> {
+    let token = &body.value.token;
+    let user = if looks_like_token(token) {
+        let now = state.clock.now();
+        let effects = Effects::event(EventKind::EmailVerified, None, None, &client.actor(), now);
+        state
+            .store
+            .verify_email(&TokenHash::of(token), now, effects)
+            .await?
+    } else {
+        None
+    };
+    if body.from_form {
+        return Ok(form_answer(&state, user.is_some()));
     }
-    let req: VerifyEmailRequest = decode_json(&headers, &body)?;
-    let user = spend(&state, &req.token)
-        .await?
-        .ok_or(ApiError::InvalidEmailToken)?;
+    let user = user.ok_or(ApiError::InvalidEmailToken)?;
     Ok(Json(User::from(&user)).into_response())
 }
 
 /// The page the emailed link opens. It does not use the token: its button does.
 #[utoipa::path(get, path = "/verify-email", tag = "email", params(VerifyEmailRequest),
     responses((status = 200, description = "HTML page with a button that confirms the address", content_type = "text/html")))]
-pub async fn verify_page(Query(q): Query<VerifyEmailQuery>) -> Response {
+pub async fn verify_page(Query(q): Query<TokenQuery>) -> Response {
     let token = q.token.unwrap_or_default();
     if !looks_like_token(&token) {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Invalid link",
-            "<p>This link is not valid. Copy the whole link from the email, or ask for a new one.</p>",
-        );
+        return invalid_link_page();
     }
-    let form = format!(
-        "<p>Press the button to confirm your email address.</p>\
-         <form method=\"post\" action=\"verify-email\">\
-         <input type=\"hidden\" name=\"token\" value=\"{}\">\
-         <button type=\"submit\">Confirm my email address</button></form>",
-        html_escape(&token)
-    );
-    page(StatusCode::OK, "Confirm your email address", &form)
+    token_form(
+        "Confirm your email address",
+        "Press the button to confirm your email address.",
+        "verify-email",
+        &token,
+        "",
+        "Confirm my email address",
+    )
 }
 
-/// Query of GET /verify-email; a missing token gets the "invalid link" page.
-#[derive(Debug, Deserialize)]
-pub struct VerifyEmailQuery {
-    token: Option<String>,
-}
-
-async fn spend(state: &AppState, token: &str) -> ApiResult<Option<UserRow>> {
-    if !looks_like_token(token) {
-        return Ok(None);
-    }
-    let hash = TokenHash::of(token);
-    Ok(state
+/// Send the verification link again.
+///
+/// Always 202, whether or not the address has an account or is already verified,
+/// so the answer reveals nothing; a new link goes out only to an unverified account.
+#[utoipa::path(post, path = "/verify-email/resend", tag = "email", request_body = EmailRequest,
+    responses(
+        (status = 202, description = "If the account exists and is unverified, a new link was sent"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resend(
+    State(state): State<AppState>,
+    ValidatedJson(req): ValidatedJson<EmailRequest>,
+) -> ApiResult<StatusCode> {
+    let now = state.clock.now();
+    let token = OpaqueToken::generate()?;
+    let link = email_link(&state.config.verification_url(), &token.plaintext);
+    let mail = state
+        .templates
+        .render(Message::VerifyEmail, &req.email, &link)?;
+    let new_token = NewEmailToken {
+        hash: token.hash,
+        purpose: EmailTokenPurpose::VerifyEmail,
+        expires_at: now + VERIFICATION_TTL,
+    };
+    let effects = Effects::default().and_mail(mail);
+    state
         .store
-        .use_email_token(&hash, EmailTokenPurpose::VerifyEmail, state.clock.now())
-        .await?)
+        .issue_email_token(&req.email, true, new_token, now, effects)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `?token=` of the pages behind emailed links; a missing token gets the
+/// "invalid link" page.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+}
+
+pub fn invalid_link_page() -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Invalid link",
+        "<p>This link is not valid. Copy the whole link from the email, or ask for a new one.</p>",
+    )
 }
 
 fn form_answer(state: &AppState, ok: bool) -> Response {
@@ -122,27 +158,4 @@ fn form_answer(state: &AppState, ok: bool) -> Response {
             "<p>This link is invalid, expired or already used. Ask for a new one from the app.</p>",
         )
     }
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>body{{font-family:sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}\
-         button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head>\
-         <body><h1>{title}</h1>{body}</body></html>"
-    );
-    (
-        status,
-        [
-            // The URL holds a secret: keep it out of Referer headers and frames.
-            (header::REFERRER_POLICY, "no-referrer"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
-            ),
-        ],
-        Html(html),
-    )
-        .into_response()
 }

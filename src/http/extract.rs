@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
-use validator::{Validate, ValidationErrors};
+use validator::Validate;
 
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
@@ -74,6 +74,44 @@ pub fn decode_json<T: DeserializeOwned + Validate>(
     }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    decode_value(value)
+}
+
+/// A JSON body, or an HTML form post (`application/x-www-form-urlencoded`) from
+/// one of the service's own pages; `from_form` says which, so the handler can
+/// answer a page instead of JSON.
+pub struct JsonOrForm<T> {
+    pub value: T,
+    pub from_form: bool,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = read_body(req, state).await?;
+        if content_type(&headers).as_deref() == Some("application/x-www-form-urlencoded") {
+            let fields: serde_json::Map<String, serde_json::Value> =
+                url::form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                    .collect();
+            let value = decode_value(serde_json::Value::Object(fields))?;
+            return Ok(JsonOrForm {
+                value,
+                from_form: true,
+            });
+        }
+        let value = decode_json(&headers, &body)?;
+        Ok(JsonOrForm {
+            value,
+            from_form: false,
+        })
+    }
+}
+
+/// Deserializes and validates a parsed body: 422 with per-field errors.
+fn decode_value<T: DeserializeOwned + Validate>(value: serde_json::Value) -> Result<T, ApiError> {
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
@@ -85,27 +123,8 @@ pub fn decode_json<T: DeserializeOwned + Validate>(
         };
         ApiError::Validation(vec![FieldError { field, message }])
     })?;
-    parsed.validate().map_err(validation_errors)?;
+    parsed.validate().map_err(ApiError::from)?;
     Ok(parsed)
-}
-
-fn validation_errors(errors: ValidationErrors) -> ApiError {
-    let mut fields: Vec<FieldError> = errors
-        .field_errors()
-        .into_iter()
-        .flat_map(|(field, errs)| {
-            errs.iter().map(move |e| FieldError {
-                field: field.to_string(),
-                message: e
-                    .message
-                    .as_ref()
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| format!("is invalid ({})", e.code)),
-            })
-        })
-        .collect();
-    fields.sort_by(|a, b| a.field.cmp(&b.field));
-    ApiError::Validation(fields)
 }
 
 /// The caller of a Bearer-protected endpoint: a valid access token whose session
@@ -158,6 +177,16 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The caller as the audit trail records it.
+    pub fn actor(&self) -> crate::store::Actor {
+        crate::store::Actor {
+            ip: self.ip.map(|ip| ip.to_string()),
+            user_agent: self.user_agent.clone(),
+        }
+    }
 }
 
 /// Longest user agent kept on a session.

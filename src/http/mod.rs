@@ -5,9 +5,13 @@ pub mod auth;
 pub mod dto;
 pub mod email;
 pub mod extract;
+pub mod introspect;
 pub mod me;
 pub mod middleware;
 pub mod ops;
+pub mod pages;
+pub mod password;
+pub mod sessions;
 pub mod well_known;
 
 use axum::Router;
@@ -34,7 +38,10 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Accounts, login and sessions"),
         (name = "email", description = "Email verification"),
-        (name = "account", description = "The logged-in user"),
+        (name = "password", description = "Password recovery and change"),
+        (name = "sessions", description = "The user's devices"),
+        (name = "account", description = "The logged-in user and their security events"),
+        (name = "introspection", description = "For other services: is this token live?"),
         (name = "keys", description = "Public keys for verifying access tokens"),
         (name = "ops", description = "Health checks"),
     )
@@ -49,6 +56,9 @@ impl Modify for BearerScheme {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let mut service = Http::new(HttpAuthScheme::Bearer);
+        service.description = Some("A key from INTROSPECTION_KEYS".into());
+        components.add_security_scheme("service_key", SecurityScheme::Http(service));
     }
 }
 
@@ -59,10 +69,26 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(email::verify_email, email::verify_page))
+        .routes(routes!(email::resend))
+        .routes(routes!(password::forgot))
+        .routes(routes!(password::reset, password::reset_page))
+        .routes(routes!(password::change))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
         .routes(routes!(me::me))
+        .routes(routes!(me::events))
+        .routes(routes!(introspect::introspect))
         .routes(routes!(well_known::jwks))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+}
+
+/// `base` with `?token=…` appended (keeping any query it already has): the link
+/// of an email.
+pub fn email_link(base: &url::Url, token: &str) -> String {
+    let mut url = base.clone();
+    url.query_pairs_mut().append_pair("token", token);
+    url.into()
 }
 
 /// The OpenAPI document, as served at /openapi.json and written to openapi.yaml.

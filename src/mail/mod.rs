@@ -1,15 +1,15 @@
-//! Outgoing email: message building and transports (SMTP through lettre, or the
-//! log for development).
+//! Outgoing email: templates, transports (SMTP through lettre, or the log for
+//! development), and the outbox worker that delivers queued messages.
 
-mod messages;
+pub mod outbox;
+mod templates;
 
-pub use messages::{html_escape, verification_email};
+pub use templates::{Message, Templates};
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 /// A message ready to send: both parts are always present.
 #[derive(Debug, Clone)]
@@ -18,6 +18,15 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// Why a delivery failed, and whether trying again could help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    /// A 5xx answer or an impossible address: retrying will not help.
+    pub permanent: bool,
+    pub message: String,
 }
 
 #[derive(Clone)]
@@ -33,13 +42,17 @@ pub struct Mailer {
     from: Mailbox,
 }
 
+/// Longest an SMTP conversation may take; the outbox lease is longer.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
 impl Mailer {
     pub fn new(smtp_url: Option<&url::Url>, from: Mailbox) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
         let transport = match smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
                     .context("SMTP_URL: not a usable SMTP URL")?
-                    .timeout(Some(Duration::from_secs(15)))
+                    .timeout(Some(SMTP_TIMEOUT))
                     .build(),
             ),
             None => Transport::Log,
@@ -56,22 +69,31 @@ impl Mailer {
         }
     }
 
-    pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+    /// Delivers one message. Any 2xx answer of the server counts as sent.
+    pub async fn send(&self, email: &Email) -> Result<(), SendError> {
         match &self.transport {
             Transport::Smtp(smtp) => {
-                let message = Message::builder()
+                let permanent = |message: String| SendError {
+                    permanent: true,
+                    message,
+                };
+                let to = email
+                    .to
+                    .parse()
+                    .map_err(|e| permanent(format!("recipient is not a valid address: {e}")))?;
+                let message = lettre::Message::builder()
                     .from(self.from.clone())
-                    .to(email
-                        .to
-                        .parse()
-                        .context("recipient is not a valid address")?)
+                    .to(to)
                     .subject(email.subject.clone())
                     .multipart(MultiPart::alternative_plain_html(
                         email.text.clone(),
                         email.html.clone(),
                     ))
-                    .context("building the message")?;
-                smtp.send(message).await.context("SMTP delivery failed")?;
+                    .map_err(|e| permanent(format!("building the message: {e}")))?;
+                smtp.send(message).await.map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    message: format!("SMTP delivery failed: {e}"),
+                })?;
             }
             Transport::Log => {
                 // Only reachable outside production (config refuses production
@@ -80,23 +102,5 @@ impl Mailer {
             }
         }
         Ok(())
-    }
-
-    /// Sends off the request path, after the change that caused the mail has been
-    /// committed. A failure is logged and does not affect the request.
-    pub fn send_in_background(&self, email: Email) {
-        let mailer = self.clone();
-        let span = tracing::Span::current();
-        tokio::spawn(tracing::Instrument::instrument(
-            async move {
-                match mailer.send(&email).await {
-                    Ok(()) => tracing::debug!(subject = %email.subject, "email sent"),
-                    Err(e) => {
-                        tracing::error!(error = format!("{e:#}"), subject = %email.subject, "email not sent")
-                    }
-                }
-            },
-            span,
-        ));
     }
 }

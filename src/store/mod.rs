@@ -6,17 +6,31 @@
 mod methods;
 mod postgres;
 mod sqlite;
+mod types;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::auth::session::{RefreshDecision, RefreshState};
 use crate::auth::tokens::TokenHash;
 use crate::config::DatabaseUrl;
 
+pub use types::*;
+
+/// The one interface to persistence. Which backend runs is known only here.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    /// Woken after a commit that queued mail, so this instance's worker sends it
+    /// at once instead of at its next poll.
+    mail_queued: Arc<Notify>,
+}
+
 /// PostgreSQL for production, an embedded SQLite file for zero set-up.
 #[derive(Clone)]
-pub enum Store {
+enum Backend {
     Postgres(postgres::PgStore),
     Sqlite(sqlite::SqliteStore),
 }
@@ -24,9 +38,9 @@ pub enum Store {
 /// Runs the same method on whichever backend this is.
 macro_rules! dispatch {
     ($self:ident.$method:ident($($arg:expr),*)) => {
-        match $self {
-            Store::Postgres(s) => s.$method($($arg),*).await,
-            Store::Sqlite(s) => s.$method($($arg),*).await,
+        match &$self.backend {
+            Backend::Postgres(s) => s.$method($($arg),*).await,
+            Backend::Sqlite(s) => s.$method($($arg),*).await,
         }
     };
 }
@@ -34,22 +48,39 @@ macro_rules! dispatch {
 impl Store {
     /// Opens the database (creating it when missing) and applies pending migrations.
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Self> {
-        Ok(match url {
+        let backend = match url {
             DatabaseUrl::Postgres(url) => {
-                Store::Postgres(postgres::PgStore::connect(url, max_connections).await?)
+                Backend::Postgres(postgres::PgStore::connect(url, max_connections).await?)
             }
             DatabaseUrl::Sqlite(path) => {
-                Store::Sqlite(sqlite::SqliteStore::connect(path, max_connections).await?)
+                Backend::Sqlite(sqlite::SqliteStore::connect(path, max_connections).await?)
             }
+        };
+        Ok(Store {
+            backend,
+            mail_queued: Arc::new(Notify::new()),
         })
     }
 
     /// What a log line should say about where the data is.
     pub fn describe(&self) -> String {
-        match self {
-            Store::Postgres(s) => s.describe(),
-            Store::Sqlite(s) => s.describe(),
+        match &self.backend {
+            Backend::Postgres(s) => s.describe(),
+            Backend::Sqlite(s) => s.describe(),
         }
+    }
+
+    /// Resolves when a commit has queued mail (or immediately if one did since
+    /// the last call).
+    pub async fn mail_queued(&self) {
+        self.mail_queued.notified().await;
+    }
+
+    fn after_commit<T>(&self, effects_had_mail: bool, result: StoreResult<T>) -> StoreResult<T> {
+        if effects_had_mail && result.is_ok() {
+            self.mail_queued.notify_one();
+        }
+        result
     }
 
     pub async fn close(&self) {
@@ -60,15 +91,21 @@ impl Store {
         dispatch!(self.ping())
     }
 
+    // --- accounts -------------------------------------------------------------
+
     /// Creates a user, optionally with a verification token or a first session,
-    /// all in one transaction. A taken email is [`StoreError::EmailTaken`].
+    /// and its effects, all in one transaction. A taken email is
+    /// [`StoreError::EmailTaken`] and writes nothing.
     pub async fn create_user(
         &self,
         user: NewUser,
         email_token: Option<NewEmailToken>,
         session: Option<NewSession>,
+        effects: Effects,
     ) -> StoreResult<UserRow> {
-        dispatch!(self.create_user(user, email_token, session))
+        let mail = !effects.mails.is_empty();
+        let result = dispatch!(self.create_user(user, email_token, session, &effects));
+        self.after_commit(mail, result)
     }
 
     /// The user with this email, compared case-insensitively.
@@ -85,9 +122,64 @@ impl Store {
         dispatch!(self.set_password_hash(user_id, hash, now))
     }
 
+    /// If an account has this email (and, with `only_unverified`, has not verified
+    /// it yet), stores the token and the effects; events without a user get that
+    /// account's. Returns whether an account matched. Nothing is written otherwise.
+    pub async fn issue_email_token(
+        &self,
+        email: &str,
+        only_unverified: bool,
+        token: NewEmailToken,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        let mail = !effects.mails.is_empty();
+        let result =
+            dispatch!(self.issue_email_token(email, only_unverified, &token, now, &effects));
+        let matched = matches!(result, Ok(true));
+        self.after_commit(mail && matched, result)
+    }
+
+    /// Spends a single-use verification token and marks the address verified.
+    /// `None`: unknown, expired, used, or issued for another purpose.
+    pub async fn verify_email(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> StoreResult<Option<UserRow>> {
+        dispatch!(self.verify_email(hash, now, &effects))
+    }
+
+    /// Spends a password-reset token: sets the new hash, revokes every session and
+    /// every other outstanding reset token of the user. `None` as for `verify_email`.
+    pub async fn reset_password(
+        &self,
+        hash: &TokenHash,
+        new_password_hash: &str,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> StoreResult<Option<UserRow>> {
+        dispatch!(self.reset_password(hash, new_password_hash, now, &effects))
+    }
+
+    /// Sets a new password hash and revokes every session but `keep`.
+    pub async fn change_password(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        new_password_hash: &str,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        dispatch!(self.change_password(user_id, keep, new_password_hash, now, &effects))
+    }
+
+    // --- sessions -------------------------------------------------------------
+
     /// A session with its first refresh token.
-    pub async fn create_session(&self, session: NewSession) -> StoreResult<()> {
-        dispatch!(self.create_session(session))
+    pub async fn create_session(&self, session: NewSession, effects: Effects) -> StoreResult<()> {
+        dispatch!(self.create_session(&session, &effects))
     }
 
     /// The user of a session that is neither revoked nor expired.
@@ -100,17 +192,28 @@ impl Store {
         dispatch!(self.active_session_user(session_id, user_id, now))
     }
 
+    /// A user's sessions that are neither revoked nor expired, newest first.
+    pub async fn active_sessions(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionRow>> {
+        dispatch!(self.active_sessions(user_id, now))
+    }
+
     /// Exchanges a refresh token under a lock, so concurrent refreshes of one token
     /// are serialised: the first rotates it, the others see it rotated. `rule`
-    /// decides; the store carries the decision out and stores `successor`.
+    /// decides; the store carries the decision out and stores `successor`. A reuse
+    /// after the grace period is recorded as an event by `actor`.
     pub async fn refresh(
         &self,
         presented: &TokenHash,
         successor: &TokenHash,
         now: DateTime<Utc>,
         rule: RefreshRule<'_>,
+        actor: &Actor,
     ) -> StoreResult<RefreshOutcome> {
-        dispatch!(self.refresh(presented, successor, now, rule))
+        dispatch!(self.refresh(presented, successor, now, rule, actor))
     }
 
     /// Resolves a refresh token that `rule` still accepts to its session, without
@@ -120,32 +223,73 @@ impl Store {
         presented: &TokenHash,
         now: DateTime<Utc>,
         rule: RefreshRule<'_>,
+        actor: &Actor,
     ) -> StoreResult<Option<SessionRef>> {
-        dispatch!(self.session_of_refresh_token(presented, now, rule))
+        dispatch!(self.session_of_refresh_token(presented, now, rule, actor))
     }
 
-    /// Revokes sessions of one user; returns how many were still active.
+    /// Revokes sessions of one user; returns how many were still active. The
+    /// effects are recorded only when at least one was.
     pub async fn revoke_sessions(
         &self,
         user_id: Uuid,
         scope: RevokeScope,
         reason: &str,
         now: DateTime<Utc>,
+        effects: Effects,
     ) -> StoreResult<u64> {
-        dispatch!(self.revoke_sessions(user_id, scope, reason, now))
+        dispatch!(self.revoke_sessions(user_id, scope, reason, now, &effects))
     }
 
-    /// Spends a single-use email token of the given purpose (for `VerifyEmail`,
-    /// marking the address verified). `None`: unknown, expired, used, or issued
-    /// for another purpose.
-    pub async fn use_email_token(
-        &self,
-        hash: &TokenHash,
-        purpose: EmailTokenPurpose,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserRow>> {
-        dispatch!(self.use_email_token(hash, purpose, now))
+    // --- audit trail ----------------------------------------------------------
+
+    /// Records effects that belong to no other change (a failed login).
+    pub async fn record(&self, effects: Effects, now: DateTime<Utc>) -> StoreResult<()> {
+        let mail = !effects.mails.is_empty();
+        let result = dispatch!(self.record(&effects, now));
+        self.after_commit(mail, result)
     }
+
+    /// A user's audit events, newest first, `limit` of them, older than the event
+    /// `before` when given (keyset pagination).
+    pub async fn events(
+        &self,
+        user_id: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>> {
+        dispatch!(self.events(user_id, before, limit))
+    }
+
+    // --- outbox ---------------------------------------------------------------
+
+    /// Claims up to `limit` due messages until `lease_until` (another worker skips
+    /// them meanwhile; a crashed worker's claim expires) and counts the attempt.
+    pub async fn claim_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        dispatch!(self.claim_mail(now, lease_until, limit))
+    }
+
+    pub async fn mail_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        dispatch!(self.mail_sent(id, now))
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
+    pub async fn mail_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        dispatch!(self.mail_failed(id, error, retry_at, now))
+    }
+
+    // --- keys -----------------------------------------------------------------
 
     /// Stored signing keys that still verify, the current one first. `candidate`
     /// becomes the current key if there is none yet.
@@ -162,127 +306,4 @@ impl Store {
 /// with SQL `lower()`, whose Unicode rules differ between the backends.
 fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("an account with this email already exists")]
-    EmailTaken,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserRow {
-    pub id: Uuid,
-    pub email: String,
-    pub password_hash: String,
-    pub name: Option<String>,
-    pub email_verified_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-pub struct NewUser {
-    pub id: Uuid,
-    pub email: String,
-    pub password_hash: String,
-    pub name: Option<String>,
-    pub now: DateTime<Utc>,
-}
-
-/// A session with its first refresh token.
-pub struct NewSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub now: DateTime<Utc>,
-    pub idle_expires_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub refresh_token: TokenHash,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailTokenPurpose {
-    VerifyEmail,
-    PasswordReset,
-}
-
-impl EmailTokenPurpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            EmailTokenPurpose::VerifyEmail => "verify_email",
-            EmailTokenPurpose::PasswordReset => "password_reset",
-        }
-    }
-}
-
-pub struct NewEmailToken {
-    pub hash: TokenHash,
-    pub purpose: EmailTokenPurpose,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Result of presenting a refresh token.
-#[derive(Debug)]
-pub enum RefreshOutcome {
-    /// A successor token was stored for this session.
-    Issued { session_id: Uuid, user: UserRow },
-    /// Reuse after the grace period: the session is now revoked.
-    Revoked { session_id: Uuid },
-    /// Unknown token, or its session is revoked or expired.
-    Refused,
-}
-
-/// A refresh token that is still acceptable, resolved to its session.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionRef {
-    pub session_id: Uuid,
-    pub user_id: Uuid,
-}
-
-/// Which of a user's sessions to revoke.
-#[derive(Debug, Clone, Copy)]
-pub enum RevokeScope {
-    One(Uuid),
-    AllExcept(Uuid),
-    All,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct SigningKeyRow {
-    pub kid: String,
-    pub private_key: Vec<u8>,
-    pub created_at: DateTime<Utc>,
-    pub retired_at: Option<DateTime<Utc>>,
-}
-
-/// Rules the store applies inside its refresh transaction, after locking the token.
-pub type RefreshRule<'a> = &'a (dyn Fn(&RefreshState) -> RefreshDecision + Send + Sync);
-
-/// A refresh token and its session, read under the backend's lock.
-#[derive(sqlx::FromRow)]
-struct LockedRefreshToken {
-    session_id: Uuid,
-    user_id: Uuid,
-    rotated_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-    idle_expires_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-}
-
-impl LockedRefreshToken {
-    fn state(&self) -> RefreshState {
-        RefreshState {
-            session_revoked: self.revoked_at.is_some(),
-            idle_expires_at: self.idle_expires_at,
-            expires_at: self.expires_at,
-            token_rotated_at: self.rotated_at,
-        }
-    }
 }

@@ -12,13 +12,8 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::methods::store_methods;
-use super::{
-    EmailTokenPurpose, LockedRefreshToken, NewEmailToken, NewSession, NewUser, RefreshOutcome,
-    RefreshRule, RevokeScope, SessionRef, SigningKeyRow, StoreError, StoreResult, UserRow,
-    email_key,
-};
+use super::*;
 use crate::auth::session::RefreshDecision;
-use crate::auth::tokens::TokenHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -76,6 +71,17 @@ impl PgStore {
          from refresh_tokens t join sessions s on s.id = t.session_id
          where t.token_hash = $1
          for update of t, s";
+
+    /// Due messages nobody holds; `skip locked` lets several instances claim
+    /// disjoint batches at once.
+    const CLAIM_MAIL: &'static str = "update outbox set locked_until = $2, attempts = attempts + 1
+         where id in (
+             select id from outbox
+             where sent_at is null and dead_at is null and next_attempt_at <= $1
+               and (locked_until is null or locked_until <= $1)
+             order by next_attempt_at
+             limit $3 for update skip locked)
+         returning id, recipient, subject, body_text, body_html, attempts";
 
     async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         pool.begin().await

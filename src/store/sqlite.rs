@@ -15,13 +15,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use uuid::Uuid;
 
 use super::methods::store_methods;
-use super::{
-    EmailTokenPurpose, LockedRefreshToken, NewEmailToken, NewSession, NewUser, RefreshOutcome,
-    RefreshRule, RevokeScope, SessionRef, SigningKeyRow, StoreError, StoreResult, UserRow,
-    email_key,
-};
+use super::*;
 use crate::auth::session::RefreshDecision;
-use crate::auth::tokens::TokenHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -83,6 +78,17 @@ impl SqliteStore {
                 s.idle_expires_at, s.expires_at
          from refresh_tokens t join sessions s on s.id = t.session_id
          where t.token_hash = $1";
+
+    /// Due messages nobody holds; the write lock of the transaction keeps two
+    /// claims from overlapping.
+    const CLAIM_MAIL: &'static str = "update outbox set locked_until = $2, attempts = attempts + 1
+         where id in (
+             select id from outbox
+             where sent_at is null and dead_at is null and next_attempt_at <= $1
+               and (locked_until is null or locked_until <= $1)
+             order by next_attempt_at
+             limit $3)
+         returning id, recipient, subject, body_text, body_html, attempts";
 
     async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         pool.begin_with("begin immediate").await

@@ -44,7 +44,9 @@ pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Later flags override earlier ones, so a test's `extra` beats the defaults.
 #[derive(Parser)]
+#[command(args_override_self = true)]
 struct TestCli {
     #[command(flatten)]
     config: Config,
@@ -144,6 +146,11 @@ pub fn test_config(database_url: &str, smtp_url: &str, extra: &[&str]) -> Config
         "http://auth.test",
         "--jwt-audience",
         "test-audience",
+        // Retries and polls fast enough for a test to watch them happen.
+        "--mail-retry-base",
+        "200ms",
+        "--mail-poll-interval",
+        "250ms",
     ];
     args.extend_from_slice(extra);
     TestCli::try_parse_from(args)
@@ -355,7 +362,22 @@ impl TestApp {
 
     /// The verification mail sent to `email`.
     pub async fn verification_mail(&self, email: &str) -> ReceivedMail {
-        self.smtp.wait_for_to(email, MAIL_WAIT).await
+        self.smtp
+            .wait_for_subject(email, "Confirm your email", MAIL_WAIT)
+            .await
+    }
+
+    /// The token of the link in the first mail to `email` whose subject contains
+    /// `subject`; the link must contain `link_part`.
+    pub async fn mailed_token(&self, email: &str, subject: &str, link_part: &str) -> String {
+        let mail = self.smtp.wait_for_subject(email, subject, MAIL_WAIT).await;
+        let link = mail
+            .find_link(link_part)
+            .unwrap_or_else(|| panic!("no {link_part} link in mail:\n{}", mail.decoded_text()));
+        link.split("token=")
+            .nth(1)
+            .expect("token in link")
+            .to_owned()
     }
 
     /// The token of the verification link mailed to `email`.

@@ -15,7 +15,7 @@ async fn register_answers_202_and_mails_a_verification_link() {
     let mail = app.verification_mail(&email).await;
     assert_eq!(
         mail.header("Subject").as_deref(),
-        Some("Confirm your email address")
+        Some("Confirm your email address for Auth Service")
     );
     assert!(
         mail.mail_from.contains("auth@auth.test"),

@@ -51,6 +51,13 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// Whether `address` is among the recipients (case-insensitive).
+    pub fn is_to(&self, address: &str) -> bool {
+        self.rcpt_to
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(address.trim()))
+    }
+
     /// Header value (case-insensitive name, unfolded), e.g. `"Subject"`.
     ///
     /// Looks only at the top-level header block. The value is unfolded and
@@ -188,11 +195,33 @@ impl SmtpServer {
     /// (case-insensitive), panics after timeout.
     pub async fn wait_for_to(&self, address: &str, timeout: Duration) -> ReceivedMail {
         let wanted = address.trim().trim_start_matches('<').trim_end_matches('>');
-        let find = |mail: &[ReceivedMail]| {
-            mail.iter()
-                .find(|m| m.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(wanted)))
-                .cloned()
+        self.wait_for_message(&format!("to {wanted:?}"), |m| m.is_to(wanted), timeout)
+            .await
+    }
+
+    /// Waits for the first message to `address` whose subject contains `subject`.
+    pub async fn wait_for_subject(
+        &self,
+        address: &str,
+        subject: &str,
+        timeout: Duration,
+    ) -> ReceivedMail {
+        let what = format!("to {address:?} with subject containing {subject:?}");
+        let matches = |m: &ReceivedMail| {
+            m.is_to(address) && m.header("Subject").is_some_and(|s| s.contains(subject))
         };
+        self.wait_for_message(&what, matches, timeout).await
+    }
+
+    /// Waits for the first message that `matches`; panics after `timeout`,
+    /// describing the wait as `what`.
+    pub async fn wait_for_message(
+        &self,
+        what: &str,
+        matches: impl Fn(&ReceivedMail) -> bool,
+        timeout: Duration,
+    ) -> ReceivedMail {
+        let find = |mail: &[ReceivedMail]| mail.iter().find(|m| matches(m)).cloned();
         let mut rx = self.shared.mail.subscribe();
         let waited = tokio::time::timeout(timeout, async {
             match rx.wait_for(|mail| find(mail).is_some()).await {
@@ -203,11 +232,9 @@ impl SmtpServer {
         .await;
         match waited {
             Ok(Some(mail)) => mail,
-            Ok(None) => {
-                panic!("SmtpServer::wait_for_to({wanted:?}): the server's mailbox was closed")
-            }
+            Ok(None) => panic!("SmtpServer: waiting for a message {what}: the mailbox was closed"),
             Err(_) => panic!(
-                "SmtpServer::wait_for_to: no message to {wanted:?} arrived within {timeout:?}{}",
+                "SmtpServer: no message {what} arrived within {timeout:?}{}",
                 self.summary()
             ),
         }

@@ -1,0 +1,124 @@
+//! The outbox worker: delivers queued mail with retries and exponential backoff.
+//!
+//! Messages are written to the `outbox` table in the transaction of the change
+//! that causes them, so an SMTP outage or a restart loses nothing. The worker
+//! claims due messages with a lease (several instances never hold the same one),
+//! sends each, and records the outcome. A message that fails `max_attempts` times,
+//! or permanently (5xx, impossible address), is marked dead and logged.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::{Email, Mailer, SMTP_TIMEOUT};
+use crate::state::Clock;
+use crate::store::{OutboxRow, Store};
+
+/// Messages claimed per round.
+const BATCH: u32 = 20;
+/// Longest wait between two attempts of one message.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+#[derive(Clone)]
+pub struct OutboxWorker {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub clock: Clock,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub poll_interval: Duration,
+}
+
+impl OutboxWorker {
+    /// Runs until `stop` is cancelled: a round at start (mail left from before a
+    /// restart), then one whenever this instance queues mail or the poll interval
+    /// passes (mail queued by other instances, retries falling due).
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            if let Err(e) = self.deliver_due(&stop).await {
+                tracing::error!(error = format!("{e:#}"), "outbox round failed");
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = self.store.mail_queued() => {}
+                () = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Claims and sends due messages until none is left.
+    async fn deliver_due(&self, stop: &CancellationToken) -> anyhow::Result<()> {
+        loop {
+            let now = self.clock.now();
+            // The lease outlives the slowest possible SMTP conversation, so no other
+            // worker takes a message while it is being sent.
+            let lease_until = now + chrono::Duration::from_std(SMTP_TIMEOUT * 4)?;
+            let batch = self.store.claim_mail(now, lease_until, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for row in batch {
+                self.deliver(row).await?;
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, row: OutboxRow) -> anyhow::Result<()> {
+        let email = Email {
+            to: row.recipient,
+            subject: row.subject,
+            text: row.body_text,
+            html: row.body_html,
+        };
+        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        match self.mailer.send(&email).await {
+            Ok(()) => {
+                self.store.mail_sent(row.id, self.clock.now()).await?;
+                tracing::debug!(mail = %row.id, subject = %email.subject, "email sent");
+            }
+            Err(e) if e.permanent || attempts >= self.max_attempts => {
+                let now = self.clock.now();
+                self.store
+                    .mail_failed(row.id, &e.message, None, now)
+                    .await?;
+                tracing::error!(mail = %row.id, subject = %email.subject, attempts, reason = %e.message, "email dead: giving up");
+            }
+            Err(e) => {
+                let retry_at = self.retry_at(attempts, self.clock.now());
+                self.store
+                    .mail_failed(row.id, &e.message, Some(retry_at), self.clock.now())
+                    .await?;
+                tracing::warn!(mail = %row.id, subject = %email.subject, attempts, %retry_at, reason = %e.message, "email not sent; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    fn retry_at(&self, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
+        let wait = backoff(self.retry_base, attempts);
+        now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+    }
+}
+
+/// Wait after the `attempts`-th failure: `base`, doubled for every attempt after
+/// the first, at most an hour.
+fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+    base.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = std::time::Duration::from_secs(15);
+        let wait = |attempts: u32| super::backoff(base, attempts).as_secs();
+        assert_eq!([wait(1), wait(2), wait(3), wait(4)], [15, 30, 60, 120]);
+        assert_eq!(wait(12), 3600);
+        assert_eq!(wait(40), 3600);
+    }
+}
