@@ -123,6 +123,7 @@ pub struct TestApp {
     /// Whether this app removes the database when dropped (siblings do not).
     owns_database: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// Builds the configuration a test app runs with: defaults plus `extra` flags
@@ -180,7 +181,7 @@ async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -
         .expect("application starts");
     let addr = app.local_addr().expect("bound address");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.serve(async {
+    let server = tokio::spawn(app.serve(async {
         let _ = rx.await;
     }));
     sqlx::any::install_default_drivers();
@@ -199,6 +200,23 @@ async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -
         database,
         owns_database,
         shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Shuts the app down as a restart would (server and mail worker stop; the
+    /// database stays until the TestApp is dropped).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
     }
 }
 

@@ -1,0 +1,184 @@
+//! Mail is never lost: it is queued in the transaction of the change that causes
+//! it and delivered by the outbox worker, through SMTP outages and restarts, and
+//! never twice when several instances share the database.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const VERIFY_SUBJECT: &str = "Confirm your email address";
+
+/// Waits for a condition on the database that the worker brings about. Polls,
+/// since there is no channel into another process's database; bounded in time.
+async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.db)
+        .await
+        .expect("query")
+}
+
+/// The registration's message has failed at least once and is not held by a worker.
+async fn failed_once(app: &TestApp) -> bool {
+    scalar(
+        app,
+        "select count(*) from outbox where attempts >= 1 and last_error is not null
+         and locked_until is null and sent_at is null",
+    )
+    .await
+        == 1
+}
+
+async fn register(app: &TestApp) -> String {
+    let email = unique_email();
+    assert_eq!(
+        app.register(&email, PASSWORD).await.status,
+        StatusCode::ACCEPTED
+    );
+    email
+}
+
+#[tokio::test]
+async fn mail_queued_during_an_smtp_outage_is_delivered_when_smtp_answers_again() {
+    let app = spawn_app().await;
+    app.smtp.set_down(true);
+    let email = register(&app).await;
+    eventually("the first delivery attempt failed", || failed_once(&app)).await;
+    assert!(app.smtp.messages().is_empty());
+
+    app.smtp.set_down(false);
+    let mail = app
+        .smtp
+        .wait_for_subject(&email, VERIFY_SUBJECT, MAIL_WAIT)
+        .await;
+    assert!(mail.find_link("/verify-email?token=").is_some());
+    let token = app.verification_token(&email).await;
+    let verified = app
+        .post_json("/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "the late link works");
+    eventually("the message is marked sent", || async {
+        scalar(
+            &app,
+            "select count(*) from outbox where sent_at is not null and attempts >= 2",
+        )
+        .await
+            == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mail_pending_at_a_restart_is_sent_by_the_restarted_service() {
+    let mut before = spawn_app().await;
+    before.smtp.set_down(true);
+    let email = register(&before).await;
+    eventually("the first delivery attempt failed", || failed_once(&before)).await;
+    before.stop().await;
+    assert!(before.smtp.messages().is_empty());
+
+    // The same database, a new process, an SMTP server that answers.
+    let after = spawn_sibling(&before, &[]).await;
+    let mail = after
+        .smtp
+        .wait_for_subject(&email, VERIFY_SUBJECT, MAIL_WAIT)
+        .await;
+    assert!(mail.find_link("/verify-email?token=").is_some());
+}
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_is_marked_dead_after_the_configured_attempts() {
+    let app = spawn_app_with(&["--mail-max-attempts", "2"]).await;
+    app.smtp.set_down(true);
+    let lost = register(&app).await;
+    eventually("the message is dead", || async {
+        scalar(
+            &app,
+            "select count(*) from outbox where dead_at is not null",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let (attempts, error): (i64, String) =
+        sqlx::query_as("select attempts, last_error from outbox where dead_at is not null")
+            .fetch_one(&app.db)
+            .await
+            .expect("dead message");
+    assert_eq!(attempts, 2);
+    assert!(error.contains("421"), "the reason is kept: {error}");
+
+    // Dead is final: once SMTP answers, newer mail goes out and the dead one does not.
+    app.smtp.set_down(false);
+    let later = register(&app).await;
+    app.smtp
+        .wait_for_subject(&later, VERIFY_SUBJECT, MAIL_WAIT)
+        .await;
+    assert!(app.smtp.messages().iter().all(|m| !m.is_to(&lost)));
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_never_send_a_message_twice() {
+    let first = spawn_app().await;
+    // Both instances deliver to the first one's SMTP server.
+    let smtp_url = first.smtp.url();
+    let second = spawn_sibling(&first, &["--smtp-url", &smtp_url]).await;
+    const MESSAGES: usize = 20;
+    let mut expected = HashSet::new();
+    for i in 0..MESSAGES {
+        let app = if i % 2 == 0 { &first } else { &second };
+        expected.insert(register(app).await);
+    }
+    first.smtp.wait_for(MESSAGES, MAIL_WAIT).await;
+    eventually("every message is marked sent", || async {
+        scalar(&first, "select count(*) from outbox where sent_at is null").await == 0
+    })
+    .await;
+    // Nothing is left to claim, so what arrived is final.
+    let received = first.smtp.messages();
+    assert_eq!(received.len(), MESSAGES, "one message per registration");
+    let recipients: HashSet<String> = received.iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    assert_eq!(recipients, expected);
+}
+
+#[tokio::test]
+async fn a_refused_change_queues_no_mail() {
+    let app = spawn_app().await;
+    let refused = app
+        .post_json(
+            "/register",
+            &json!({"email": "not-an-email", "password": PASSWORD}),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(app.count("outbox").await, 0);
+
+    let quiet = spawn_app_with(&["--require-email-verification", "false"]).await;
+    assert_eq!(
+        quiet.register(&unique_email(), PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        quiet.count("outbox").await,
+        0,
+        "no verification mail when verification is off"
+    );
+}
