@@ -4,8 +4,8 @@
 //! INTROSPECTION_KEYS, sent as a Bearer token.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -64,13 +64,9 @@ pub struct Introspection {
     ))]
 pub async fn introspect(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: ServiceCaller,
     body: JsonOrForm<IntrospectRequest>,
 ) -> ApiResult<Json<Introspection>> {
-    let presented = bearer_token(&headers).ok_or(ApiError::InvalidServiceKey)?;
-    if !known_service_key(&state, presented) {
-        return Err(ApiError::InvalidServiceKey);
-    }
     let Ok(claims) = state.keys.verify(&body.value.token) else {
         return Ok(Json(Introspection::default()));
     };
@@ -93,6 +89,21 @@ pub async fn introspect(
         email: Some(claims.email),
         token_type: Some("access_token"),
     }))
+}
+
+/// A caller that presented a configured service key. Extracted before the body,
+/// so an unauthenticated caller learns nothing, not even about its body.
+pub struct ServiceCaller;
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer_token(&parts.headers) {
+            Some(key) if known_service_key(state, key) => Ok(ServiceCaller),
+            _ => Err(ApiError::InvalidServiceKey),
+        }
+    }
 }
 
 /// Compares digests in constant time, so neither the keys nor their lengths

@@ -6,11 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use validator::Validate;
 
 use super::dto::User;
 use super::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::state::AppState;
 
 /// The logged-in user.
@@ -24,13 +23,42 @@ pub async fn me(caller: AuthUser) -> Json<User> {
     Json(User::from(&caller.user))
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
+/// Query of GET /me/events. Read as text so a malformed value is a 422 naming
+/// the parameter, like every other invalid field.
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct EventsQuery {
     /// Events per page, 1 to 100 (default 20).
-    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
     /// `next_before` of the previous page.
-    pub before: Option<Uuid>,
+    #[param(value_type = Option<Uuid>)]
+    pub before: Option<String>,
+}
+
+impl EventsQuery {
+    fn parse(&self) -> Result<(u32, Option<Uuid>), ApiError> {
+        let invalid = |field: &str, message: &str| {
+            ApiError::Validation(vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+            }])
+        };
+        let limit = match self.limit.as_deref() {
+            None => 20,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n @ 1..=100) => n,
+                _ => return Err(invalid("limit", "must be a whole number between 1 and 100")),
+            },
+        };
+        let before = match self.before.as_deref() {
+            None => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|_| invalid("before", "must be an event id"))?,
+            ),
+        };
+        Ok((limit, before))
+    }
 }
 
 /// One security event of the caller's account.
@@ -70,12 +98,19 @@ pub async fn events(
     caller: AuthUser,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
-    q.validate().map_err(ApiError::from)?;
-    let limit = q.limit.unwrap_or(20);
-    let rows = state.store.events(caller.user.id, q.before, limit).await?;
-    let next_before = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|e| e.id))
-        .flatten();
+    let (limit, before) = q.parse()?;
+    // One row more than asked tells whether an older page exists.
+    let mut rows = state
+        .store
+        .events(caller.user.id, before, limit + 1)
+        .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_before = if more {
+        rows.last().map(|e| e.id)
+    } else {
+        None
+    };
     let events = rows
         .into_iter()
         .map(|e| Event {

@@ -95,19 +95,25 @@ macro_rules! store_methods {
             effects: &Effects,
         ) -> StoreResult<bool> {
             let mut tx = Self::begin_write(&self.pool).await?;
-            let found: Option<(Uuid, Option<DateTime<Utc>>)> =
-                sqlx::query_as("select id, email_verified_at from users where email_key = $1")
-                    .bind(email_key(email))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some((user_id, verified_at)) = found else {
+            let found: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+                "select id, email, email_verified_at from users where email_key = $1",
+            )
+            .bind(email_key(email))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((user_id, stored_email, verified_at)) = found else {
                 return Ok(false);
             };
             if only_unverified && verified_at.is_some() {
                 return Ok(false);
             }
             Self::insert_email_token(&mut tx, user_id, token, now).await?;
-            Self::write_effects(&mut tx, effects, Some(user_id), now).await?;
+            // Mail goes to the address on the account, however the request spelled it.
+            let mut effects = effects.clone();
+            for mail in &mut effects.mails {
+                mail.to.clone_from(&stored_email);
+            }
+            Self::write_effects(&mut tx, &effects, Some(user_id), now).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -361,13 +367,15 @@ macro_rules! store_methods {
             limit: u32,
         ) -> StoreResult<Vec<OutboxRow>> {
             let mut tx = Self::begin_write(&self.pool).await?;
-            let rows = sqlx::query_as(Self::CLAIM_MAIL)
+            let mut rows: Vec<OutboxRow> = sqlx::query_as(Self::CLAIM_MAIL)
                 .bind(now)
                 .bind(lease_until)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
             tx.commit().await?;
+            // `returning` has no order: send in the order the mail was queued.
+            rows.sort_by_key(|r| r.created_at);
             Ok(rows)
         }
 

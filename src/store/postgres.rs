@@ -81,7 +81,7 @@ impl PgStore {
                and (locked_until is null or locked_until <= $1)
              order by next_attempt_at
              limit $3 for update skip locked)
-         returning id, recipient, subject, body_text, body_html, attempts";
+         returning id, recipient, subject, body_text, body_html, attempts, created_at";
 
     async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         pool.begin().await

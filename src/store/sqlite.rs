@@ -88,7 +88,7 @@ impl SqliteStore {
                and (locked_until is null or locked_until <= $1)
              order by next_attempt_at
              limit $3)
-         returning id, recipient, subject, body_text, body_html, attempts";
+         returning id, recipient, subject, body_text, body_html, attempts, created_at";
 
     async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         pool.begin_with("begin immediate").await

@@ -268,4 +268,5 @@ pub struct OutboxRow {
     pub body_text: String,
     pub body_html: String,
     pub attempts: i32,
+    pub created_at: DateTime<Utc>,
 }

@@ -7,13 +7,18 @@
 mod helpers;
 mod smtp;
 
+mod audit;
 mod backends;
 mod concurrency;
 mod hygiene;
+mod introspect;
 mod login;
 mod logout;
 mod openapi;
+mod outbox;
+mod password;
 mod refresh;
 mod register;
+mod sessions;
 mod tokens;
 mod verify_email;

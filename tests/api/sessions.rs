@@ -1,0 +1,379 @@
+//! GET /sessions and DELETE /sessions/{id}: the caller's devices, and ending one.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// SESSION_MAX_LIFETIME by default.
+const ABSOLUTE: chrono::Duration = chrono::Duration::days(90);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// One login (one device): its tokens and session id.
+struct Device {
+    access: String,
+    refresh: String,
+    sid: String,
+}
+
+impl Device {
+    #[track_caller]
+    fn of(login: &Reply) -> Device {
+        assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
+        let field = |name: &str| {
+            login.body[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} in {}", login.text))
+                .to_owned()
+        };
+        let access = field("access_token");
+        let sid = jwt_claims(&access)["sid"]
+            .as_str()
+            .expect("sid claim")
+            .to_owned();
+        Device {
+            access,
+            refresh: field("refresh_token"),
+            sid,
+        }
+    }
+}
+
+/// A verified user logged in on two devices, each with its own user agent.
+struct TwoDevices {
+    email: String,
+    phone: Device,
+    laptop: Device,
+}
+
+const PHONE_AGENT: &str = "PhoneApp/2.1 (iOS 18)";
+const LAPTOP_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
+
+async fn two_devices(app: &TestApp) -> TwoDevices {
+    let email = unique_email();
+    let registered = app.register(&email, PASSWORD).await;
+    assert_eq!(
+        registered.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        registered.text
+    );
+    let token = app.verification_token(&email).await;
+    let verified = app
+        .post_json("/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    let phone = Device::of(&login_with_agent(app, &email, PHONE_AGENT).await);
+    let laptop = Device::of(&login_with_agent(app, &email, LAPTOP_AGENT).await);
+    TwoDevices {
+        email,
+        phone,
+        laptop,
+    }
+}
+
+/// POST /login sending this User-Agent.
+async fn login_with_agent(app: &TestApp, email: &str, user_agent: &str) -> Reply {
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("user-agent", user_agent)
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("request sent");
+    Reply::from(res).await
+}
+
+/// GET /sessions as this access token, asserting a 200 JSON array.
+async fn sessions(app: &TestApp, access: &str) -> Vec<Value> {
+    let reply = app.get_bearer("/sessions", access).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply
+        .body
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {}", reply.text))
+        .clone()
+}
+
+/// The listed session with this id, if any.
+fn entry<'a>(list: &'a [Value], sid: &str) -> Option<&'a Value> {
+    list.iter().find(|s| s["id"] == sid)
+}
+
+fn ids(list: &[Value]) -> BTreeSet<String> {
+    list.iter()
+        .map(|s| s["id"].as_str().expect("id is a string").to_owned())
+        .collect()
+}
+
+fn time(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an RFC 3339 time: {value}"))
+}
+
+async fn delete_session(app: &TestApp, access: Option<&str>, id: &str) -> Reply {
+    let mut req = app.client.delete(app.url(&format!("/sessions/{id}")));
+    if let Some(access) = access {
+        req = req.bearer_auth(access);
+    }
+    Reply::from(req.send().await.expect("request sent")).await
+}
+
+#[track_caller]
+fn assert_no_content(reply: &Reply) {
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    assert!(reply.text.is_empty(), "204 with a body: {}", reply.text);
+}
+
+/// Neither the access token nor the refresh token of the device works any more.
+async fn assert_ended(app: &TestApp, device: &Device) {
+    app.me(&device.access)
+        .await
+        .assert_problem(401, "invalid_token");
+    app.refresh(&device.refresh)
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+}
+
+async fn assert_works(app: &TestApp, device: &Device) {
+    let me = app.me(&device.access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+}
+
+#[tokio::test]
+async fn each_login_is_listed_with_exactly_the_documented_fields() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let list = sessions(&app, &user.phone.access).await;
+
+    assert_eq!(
+        ids(&list),
+        BTreeSet::from([user.phone.sid.clone(), user.laptop.sid.clone()])
+    );
+    let expected_fields: BTreeSet<&str> = [
+        "id",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "ip",
+        "user_agent",
+        "current",
+    ]
+    .into();
+    for session in &list {
+        let fields: BTreeSet<&str> = session
+            .as_object()
+            .expect("a session is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(fields, expected_fields, "{session}");
+        assert_eq!(session["ip"], "127.0.0.1", "{session}");
+    }
+    let phone = entry(&list, &user.phone.sid).expect("phone listed");
+    let laptop = entry(&list, &user.laptop.sid).expect("laptop listed");
+    assert_eq!(phone["user_agent"], PHONE_AGENT);
+    assert_eq!(laptop["user_agent"], LAPTOP_AGENT);
+}
+
+#[tokio::test]
+async fn current_is_true_only_for_the_session_of_the_token_making_the_request() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    for (caller, other) in [(&user.phone, &user.laptop), (&user.laptop, &user.phone)] {
+        let list = sessions(&app, &caller.access).await;
+        assert_eq!(entry(&list, &caller.sid).expect("caller")["current"], true);
+        assert_eq!(entry(&list, &other.sid).expect("other")["current"], false);
+    }
+}
+
+#[tokio::test]
+async fn another_users_sessions_never_appear() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let stranger = Device::of(&app.signed_up_user(&unique_email()).await);
+
+    let theirs = sessions(&app, &stranger.access).await;
+    assert_eq!(ids(&theirs), BTreeSet::from([stranger.sid.clone()]));
+    let mine = sessions(&app, &user.phone.access).await;
+    assert!(entry(&mine, &stranger.sid).is_none(), "{mine:?}");
+    assert_eq!(mine.len(), 2, "{mine:?}");
+}
+
+#[tokio::test]
+async fn a_session_ended_by_logout_is_no_longer_listed() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let reply = app
+        .post_json("/logout", &json!({"refresh_token": user.laptop.refresh}))
+        .await;
+    assert_no_content(&reply);
+
+    let list = sessions(&app, &user.phone.access).await;
+    assert_eq!(ids(&list), BTreeSet::from([user.phone.sid.clone()]));
+}
+
+#[tokio::test]
+async fn expires_at_is_in_the_future_and_never_later_than_the_absolute_lifetime() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let list = sessions(&app, &user.phone.access).await;
+    let phone = entry(&list, &user.phone.sid).expect("phone listed");
+    let created = time(&phone["created_at"]);
+    let expires = time(&phone["expires_at"]);
+    assert!(expires > app.clock.now(), "{phone}");
+    assert!(expires <= created + ABSOLUTE, "{phone}");
+
+    // Refreshing every 29 days keeps the session alive, but the idle expiry of the
+    // last refresh (day 87 + 30) would pass the absolute end: the end is shown.
+    let mut refresh = user.phone.refresh.clone();
+    let mut access = user.phone.access.clone();
+    for _ in 0..3 {
+        app.advance(DAY * 29);
+        let device = Device::of(&app.refresh(&refresh).await);
+        refresh = device.refresh;
+        access = device.access;
+    }
+    let list = sessions(&app, &access).await;
+    let phone = entry(&list, &user.phone.sid).expect("phone still listed");
+    let expires = time(&phone["expires_at"]);
+    assert!(expires > app.clock.now(), "{phone}");
+    assert!(expires <= created + ABSOLUTE, "{phone}");
+    assert!(
+        expires > created + ABSOLUTE - chrono::Duration::minutes(1),
+        "the absolute end, not an earlier idle expiry: {phone}"
+    );
+}
+
+#[tokio::test]
+async fn last_used_at_moves_forward_when_the_session_is_refreshed() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let before = sessions(&app, &user.phone.access).await;
+    let phone_before = entry(&before, &user.phone.sid).expect("phone").clone();
+    let laptop_before = entry(&before, &user.laptop.sid).expect("laptop").clone();
+    assert_eq!(
+        phone_before["last_used_at"], phone_before["created_at"],
+        "a fresh session was last used when it was created"
+    );
+
+    app.advance(Duration::from_secs(3600));
+    let phone = Device::of(&app.refresh(&user.phone.refresh).await);
+    let after = sessions(&app, &phone.access).await;
+    let phone_after = entry(&after, &user.phone.sid).expect("phone");
+    let laptop_after = entry(&after, &user.laptop.sid).expect("laptop");
+
+    let moved = time(&phone_after["last_used_at"]) - time(&phone_before["last_used_at"]);
+    assert!(moved >= chrono::Duration::seconds(3600), "{phone_after}");
+    assert_eq!(phone_after["created_at"], phone_before["created_at"]);
+    assert_eq!(
+        laptop_after["last_used_at"], laptop_before["last_used_at"],
+        "refreshing one session leaves the others alone"
+    );
+}
+
+#[tokio::test]
+async fn deleting_another_of_ones_own_sessions_ends_it_and_keeps_the_callers() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    assert_no_content(&delete_session(&app, Some(&user.phone.access), &user.laptop.sid).await);
+
+    assert_ended(&app, &user.laptop).await;
+    assert_works(&app, &user.phone).await;
+    let list = sessions(&app, &user.phone.access).await;
+    assert_eq!(ids(&list), BTreeSet::from([user.phone.sid.clone()]));
+}
+
+#[tokio::test]
+async fn deleting_ones_current_session_is_allowed_and_ends_it() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    assert_no_content(&delete_session(&app, Some(&user.phone.access), &user.phone.sid).await);
+
+    assert_ended(&app, &user.phone).await;
+    app.get_bearer("/sessions", &user.phone.access)
+        .await
+        .assert_problem(401, "invalid_token");
+    assert_works(&app, &user.laptop).await;
+}
+
+#[tokio::test]
+async fn someone_elses_session_is_not_found_and_keeps_working() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let stranger = Device::of(&app.signed_up_user(&unique_email()).await);
+
+    delete_session(&app, Some(&user.phone.access), &stranger.sid)
+        .await
+        .assert_problem(404, "not_found");
+
+    assert_works(&app, &stranger).await;
+    let refreshed = app.refresh(&stranger.refresh).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    assert!(entry(&sessions(&app, &stranger.access).await, &stranger.sid).is_some());
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_session_id_is_not_found() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for id in [unknown.as_str(), "abc"] {
+        delete_session(&app, Some(&user.phone.access), id)
+            .await
+            .assert_problem(404, "not_found");
+    }
+    assert_eq!(sessions(&app, &user.phone.access).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_already_ended_session_is_not_found() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+    assert_no_content(&delete_session(&app, Some(&user.phone.access), &user.laptop.sid).await);
+    delete_session(&app, Some(&user.phone.access), &user.laptop.sid)
+        .await
+        .assert_problem(404, "not_found");
+
+    // Ended by logout rather than by DELETE: the same.
+    let tablet = Device::of(&login_with_agent(&app, &user.email, "Tablet/1.0").await);
+    let logout = app
+        .post_json("/logout", &json!({"refresh_token": tablet.refresh}))
+        .await;
+    assert_no_content(&logout);
+    delete_session(&app, Some(&user.phone.access), &tablet.sid)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn sessions_need_a_valid_bearer_token() {
+    let app = spawn_app().await;
+    let user = two_devices(&app).await;
+
+    let listed = app.get("/sessions").await;
+    listed.assert_problem(401, "invalid_token");
+    assert!(
+        listed
+            .header("www-authenticate")
+            .is_some_and(|h| h.starts_with("Bearer"))
+    );
+    app.get_bearer("/sessions", "not-a-jwt")
+        .await
+        .assert_problem(401, "invalid_token");
+
+    delete_session(&app, None, &user.laptop.sid)
+        .await
+        .assert_problem(401, "invalid_token");
+    delete_session(&app, Some("not-a-jwt"), &user.laptop.sid)
+        .await
+        .assert_problem(401, "invalid_token");
+    assert_works(&app, &user.laptop).await;
+}
