@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// One logged-in session's tokens.
+type Login = Tokens;
+
 /// REFRESH_GRACE_PERIOD by default, plus one second.
 const AFTER_GRACE: Duration = Duration::from_secs(11);
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -39,36 +42,6 @@ async fn send(
 
 async fn post(app: &TestApp, path: &str, user_agent: &str, body: Value) -> Reply {
     send(app, Method::POST, path, user_agent, None, Some(body)).await
-}
-
-/// One logged-in session.
-struct Login {
-    access: String,
-    refresh: String,
-    sid: String,
-}
-
-impl Login {
-    #[track_caller]
-    fn of(reply: &Reply) -> Login {
-        assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.text);
-        let field = |name: &str| {
-            reply.body[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} in {}", reply.text))
-                .to_owned()
-        };
-        let access = field("access_token");
-        let sid = jwt_claims(&access)["sid"]
-            .as_str()
-            .expect("sid claim")
-            .to_owned();
-        Login {
-            access,
-            refresh: field("refresh_token"),
-            sid,
-        }
-    }
 }
 
 async fn login(app: &TestApp, email: &str, password: &str, user_agent: &str) -> Login {

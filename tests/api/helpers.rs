@@ -445,6 +445,43 @@ impl TestApp {
     }
 }
 
+/// The tokens of one session, read from a 200 `TokenResponse`.
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    /// The session id (`sid` claim of the access token).
+    pub sid: String,
+}
+
+impl Tokens {
+    #[track_caller]
+    pub fn of(reply: &Reply) -> Tokens {
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "expected a token pair: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["token_type"], "Bearer", "{}", reply.text);
+        let field = |name: &str| {
+            reply.body[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} in {}", reply.text))
+                .to_owned()
+        };
+        let access = field("access_token");
+        let sid = jwt_claims(&access)["sid"]
+            .as_str()
+            .expect("sid claim")
+            .to_owned();
+        Tokens {
+            access,
+            refresh: field("refresh_token"),
+            sid,
+        }
+    }
+}
+
 /// Claims of a JWT, read without verifying it (the test inspects what was issued).
 pub fn jwt_claims(token: &str) -> Value {
     use base64::Engine as _;

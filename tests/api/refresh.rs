@@ -11,44 +11,14 @@ use tokio::task::JoinSet;
 
 use crate::helpers::*;
 
+/// One logged-in session's tokens.
+type Pair = Tokens;
+
 /// REFRESH_GRACE_PERIOD by default.
 const GRACE: Duration = Duration::from_secs(10);
 /// REFRESH_TOKEN_TTL (idle timeout) by default.
 const IDLE: Duration = Duration::from_secs(30 * 24 * 3600);
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// The token pair of a 200 `TokenResponse`.
-struct Pair {
-    access: String,
-    refresh: String,
-}
-
-impl Pair {
-    /// Reads the pair of a reply, asserting it is a 200 `TokenResponse`.
-    #[track_caller]
-    fn of(reply: &Reply) -> Pair {
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        assert_eq!(reply.body["token_type"], "Bearer", "{}", reply.text);
-        let field = |name: &str| {
-            reply.body[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} in {}", reply.text))
-                .to_owned()
-        };
-        Pair {
-            access: field("access_token"),
-            refresh: field("refresh_token"),
-        }
-    }
-
-    /// The session the access token belongs to.
-    fn sid(&self) -> String {
-        jwt_claims(&self.access)["sid"]
-            .as_str()
-            .expect("sid claim")
-            .to_owned()
-    }
-}
 
 /// A verified user's first session.
 async fn logged_in(app: &TestApp) -> Pair {
@@ -86,11 +56,11 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
         "the refresh token is rotated"
     );
     assert_ne!(second.access, first.access);
-    assert_eq!(second.sid(), first.sid(), "same session");
+    assert_eq!(second.sid, first.sid, "same session");
     assert_eq!(app.me(&second.access).await.status, StatusCode::OK);
 
     let third = refreshed(&app, &second.refresh).await;
-    assert_eq!(third.sid(), first.sid());
+    assert_eq!(third.sid, first.sid);
     assert_ne!(third.refresh, second.refresh);
 }
 
@@ -110,13 +80,13 @@ async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_
     let distinct: HashSet<&str> = successors.iter().map(|p| p.refresh.as_str()).collect();
     assert_eq!(distinct.len(), 3, "every refresh gets its own successor");
     for tab in successors {
-        assert_eq!(tab.sid(), login.sid());
+        assert_eq!(tab.sid, login.sid);
         assert_eq!(app.me(&tab.access).await.status, StatusCode::OK);
     }
     // No tab is logged out: every successor keeps working.
     for tab in successors {
         let next = refreshed(&app, &tab.refresh).await;
-        assert_eq!(next.sid(), login.sid());
+        assert_eq!(next.sid, login.sid);
     }
 }
 
@@ -147,7 +117,7 @@ async fn a_rotated_token_reused_after_the_grace_window_revokes_the_whole_session
     // The user's other session is untouched.
     assert_eq!(app.me(&other_device.access).await.status, StatusCode::OK);
     let next = refreshed(&app, &other_device.refresh).await;
-    assert_eq!(next.sid(), other_device.sid());
+    assert_eq!(next.sid, other_device.sid);
     // The user is not locked out: a new login works.
     Pair::of(&app.login(&email, PASSWORD).await);
 }
@@ -193,11 +163,11 @@ async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
     assert_eq!(distinct.len(), TABS, "each tab gets its own refresh token");
     assert!(!distinct.contains(login.refresh.as_str()));
     for pair in &pairs {
-        assert_eq!(pair.sid(), login.sid());
+        assert_eq!(pair.sid, login.sid);
     }
     for pair in &pairs {
         let next = refreshed(&app, &pair.refresh).await;
-        assert_eq!(next.sid(), login.sid());
+        assert_eq!(next.sid, login.sid);
     }
 }
 

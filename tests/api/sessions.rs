@@ -9,39 +9,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// One logged-in session's tokens.
+type Device = Tokens;
+
 /// SESSION_MAX_LIFETIME by default.
 const ABSOLUTE: chrono::Duration = chrono::Duration::days(90);
 const DAY: Duration = Duration::from_secs(24 * 3600);
-
-/// One login (one device): its tokens and session id.
-struct Device {
-    access: String,
-    refresh: String,
-    sid: String,
-}
-
-impl Device {
-    #[track_caller]
-    fn of(login: &Reply) -> Device {
-        assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
-        let field = |name: &str| {
-            login.body[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} in {}", login.text))
-                .to_owned()
-        };
-        let access = field("access_token");
-        let sid = jwt_claims(&access)["sid"]
-            .as_str()
-            .expect("sid claim")
-            .to_owned();
-        Device {
-            access,
-            refresh: field("refresh_token"),
-            sid,
-        }
-    }
-}
 
 /// A verified user logged in on two devices, each with its own user agent.
 struct TwoDevices {
