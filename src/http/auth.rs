@@ -121,33 +121,62 @@ pub async fn register(
         now,
     };
 
-    let actor = client.actor();
-    let registered = Effects::event(EventKind::Registered, Some(user.id), None, &actor, now);
-
+    let registered = Effects::event(
+        EventKind::Registered,
+        Some(user.id),
+        None,
+        &client.actor(),
+        now,
+    );
     if !state.config.require_email_verification {
-        let (session, refresh) = new_session(&state, user.id, &client)?;
-        let effects = registered.and_event(
-            EventKind::LoginSucceeded,
-            Some(user.id),
-            Some(session.id),
-            &actor,
-            now,
-        );
-        let row = state
-            .store
-            .create_user(user, None, Some(session), effects)
-            .await?;
-        let body = token_response(&state, &row, refresh.session_id, refresh.token)?;
-        return Ok((StatusCode::CREATED, no_store(Json(body))).into_response());
+        return register_and_log_in(&state, user, &client, registered).await;
     }
+    register_for_verification(&state, user, registered).await?;
+    let accepted = RegisterAccepted {
+        status: "verification_sent",
+    };
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
 
+/// Verification off: the account and its first session in one transaction.
+async fn register_and_log_in(
+    state: &AppState,
+    user: NewUser,
+    client: &ClientInfo,
+    registered: Effects,
+) -> ApiResult<Response> {
+    let (session, refresh) = new_session(state, user.id, client)?;
+    let login = EventKind::LoginSucceeded;
+    let effects = registered.and_event(
+        login,
+        Some(user.id),
+        Some(session.id),
+        &client.actor(),
+        user.now,
+    );
+    let row = state
+        .store
+        .create_user(user, None, Some(session), effects)
+        .await?;
+    let body = token_response(state, &row, refresh.session_id, refresh.token)?;
+    Ok((StatusCode::CREATED, no_store(Json(body))).into_response())
+}
+
+/// Verification on: a new account gets a verification link; a taken address
+/// gets an "account exists" mail with a reset link. The caller cannot tell which.
+async fn register_for_verification(
+    state: &AppState,
+    user: NewUser,
+    registered: Effects,
+) -> ApiResult<()> {
     // Both mails are rendered up front, so a new and a taken email cost the same.
+    let now = user.now;
     let token = OpaqueToken::generate()?;
     let link = email_link(&state.config.verification_url(), &token.plaintext);
     let verify_mail = state
         .templates
         .render(Message::VerifyEmail, &user.email, &link)?;
-    let (reset_token, exists_mail) = reset_link_mail(&state, Message::AccountExists, &user.email)?;
+    let (reset_token, exists_mail) = reset_link_mail(state, Message::AccountExists, &user.email)?;
     let email_token = NewEmailToken {
         hash: token.hash,
         purpose: EmailTokenPurpose::VerifyEmail,
@@ -160,24 +189,17 @@ pub async fn register(
         .create_user(user, Some(email_token), None, effects)
         .await
     {
-        Ok(_) => {}
-        // The owner of the address learns that someone tried, and how to get in.
+        Ok(_) => Ok(()),
         Err(StoreError::EmailTaken) => {
             let effects = Effects::default().and_mail(exists_mail);
             state
                 .store
                 .issue_email_token(&email, false, reset_token, now, effects)
                 .await?;
+            Ok(())
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(RegisterAccepted {
-            status: "verification_sent",
-        }),
-    )
-        .into_response())
 }
 
 /// Log in with email and password.
