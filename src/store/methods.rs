@@ -380,7 +380,11 @@ macro_rules! store_methods {
         }
 
         pub async fn mail_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-            sqlx::query("update outbox set sent_at = $2, locked_until = null where id = $1")
+            // The bodies carry single-use links: keep them no longer than needed.
+            sqlx::query(
+                "update outbox set sent_at = $2, locked_until = null, body_text = '', body_html = ''
+                 where id = $1",
+            )
                 .bind(id)
                 .bind(now)
                 .execute(&self.pool)
@@ -404,7 +408,8 @@ macro_rules! store_methods {
                 .bind(error)
                 .bind(at),
                 None => sqlx::query(
-                    "update outbox set last_error = $2, dead_at = $3, locked_until = null
+                    "update outbox set last_error = $2, dead_at = $3, locked_until = null,
+                            body_text = '', body_html = ''
                      where id = $1",
                 )
                 .bind(id)

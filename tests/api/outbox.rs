@@ -84,6 +84,13 @@ async fn mail_queued_during_an_smtp_outage_is_delivered_when_smtp_answers_again(
             == 1
     })
     .await;
+    // Once sent, the stored copy no longer holds the single-use link.
+    let with_link = "select count(*) from outbox where body_text like '%token=%'";
+    assert_eq!(
+        scalar(&app, with_link).await,
+        0,
+        "sent mail keeps no usable link"
+    );
 }
 
 #[tokio::test]
