@@ -76,8 +76,10 @@ impl Store {
         self.mail_queued.notified().await;
     }
 
-    fn after_commit<T>(&self, effects_had_mail: bool, result: StoreResult<T>) -> StoreResult<T> {
-        if effects_had_mail && result.is_ok() {
+    /// Every unit of work that writes effects ends here, so queued mail always
+    /// wakes the worker (a spurious wake-up when nothing was written is harmless).
+    fn after_commit<T>(&self, effects: &Effects, result: StoreResult<T>) -> StoreResult<T> {
+        if !effects.mails.is_empty() && result.is_ok() {
             self.mail_queued.notify_one();
         }
         result
@@ -103,9 +105,8 @@ impl Store {
         session: Option<NewSession>,
         effects: Effects,
     ) -> StoreResult<UserRow> {
-        let mail = !effects.mails.is_empty();
         let result = dispatch!(self.create_user(user, email_token, session, &effects));
-        self.after_commit(mail, result)
+        self.after_commit(&effects, result)
     }
 
     /// The user with this email, compared case-insensitively.
@@ -133,11 +134,9 @@ impl Store {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> StoreResult<bool> {
-        let mail = !effects.mails.is_empty();
         let result =
             dispatch!(self.issue_email_token(email, only_unverified, &token, now, &effects));
-        let matched = matches!(result, Ok(true));
-        self.after_commit(mail && matched, result)
+        self.after_commit(&effects, result)
     }
 
     /// Spends a single-use verification token and marks the address verified.
@@ -148,7 +147,8 @@ impl Store {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> StoreResult<Option<UserRow>> {
-        dispatch!(self.verify_email(hash, now, &effects))
+        let result = dispatch!(self.verify_email(hash, now, &effects));
+        self.after_commit(&effects, result)
     }
 
     /// Spends a password-reset token: sets the new hash, revokes every session and
@@ -160,7 +160,8 @@ impl Store {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> StoreResult<Option<UserRow>> {
-        dispatch!(self.reset_password(hash, new_password_hash, now, &effects))
+        let result = dispatch!(self.reset_password(hash, new_password_hash, now, &effects));
+        self.after_commit(&effects, result)
     }
 
     /// Sets a new password hash and revokes every session but `keep`.
@@ -172,14 +173,17 @@ impl Store {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> StoreResult<()> {
-        dispatch!(self.change_password(user_id, keep, new_password_hash, now, &effects))
+        let result =
+            dispatch!(self.change_password(user_id, keep, new_password_hash, now, &effects));
+        self.after_commit(&effects, result)
     }
 
     // --- sessions -------------------------------------------------------------
 
     /// A session with its first refresh token.
     pub async fn create_session(&self, session: NewSession, effects: Effects) -> StoreResult<()> {
-        dispatch!(self.create_session(&session, &effects))
+        let result = dispatch!(self.create_session(&session, &effects));
+        self.after_commit(&effects, result)
     }
 
     /// The user of a session that is neither revoked nor expired.
@@ -238,16 +242,16 @@ impl Store {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> StoreResult<u64> {
-        dispatch!(self.revoke_sessions(user_id, scope, reason, now, &effects))
+        let result = dispatch!(self.revoke_sessions(user_id, scope, reason, now, &effects));
+        self.after_commit(&effects, result)
     }
 
     // --- audit trail ----------------------------------------------------------
 
     /// Records effects that belong to no other change (a failed login).
     pub async fn record(&self, effects: Effects, now: DateTime<Utc>) -> StoreResult<()> {
-        let mail = !effects.mails.is_empty();
         let result = dispatch!(self.record(&effects, now));
-        self.after_commit(mail, result)
+        self.after_commit(&effects, result)
     }
 
     /// A user's audit events, newest first, `limit` of them, older than the event

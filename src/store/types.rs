@@ -146,19 +146,6 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
-        EventKind::Registered,
-        EventKind::LoginSucceeded,
-        EventKind::LoginFailed,
-        EventKind::RefreshTokenReused,
-        EventKind::LoggedOut,
-        EventKind::SessionRevoked,
-        EventKind::PasswordResetRequested,
-        EventKind::PasswordResetCompleted,
-        EventKind::PasswordChanged,
-        EventKind::EmailVerified,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Registered => "registered",
