@@ -1,45 +1,98 @@
 //! auth-service: registration, email verification, login, refresh-token rotation
-//! and logout over a REST/JSON API. `main.rs` only wires these pieces together.
+//! and logout over a REST/JSON API.
+//!
+//! Layers (see the README's "Architecture"): `http` (the door) calls `accounts`
+//! (the core, every flow and rule), which writes through `store` (rows and SQL)
+//! and queues mail for `mail` (composition, transports, the outbox worker).
+//! `config`, `clock`, `templates` and `telemetry` are leaves any layer may use.
+//! This file only wires them together.
 
-pub mod auth;
+pub mod accounts;
+pub mod clock;
 pub mod config;
-pub mod error;
 pub mod http;
 pub mod mail;
-pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod templates;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
+pub use clock::Clock;
 pub use http::{app, openapi};
-pub use state::{AppState, Clock};
 
-/// A bound listener and the app to serve on it. Binding first lets tests use port 0.
+use accounts::Accounts;
+use config::Config;
+use http::AppState;
+use http::pages::Pages;
+use mail::{Mailer, OutboxSignal, OutboxWorker};
+use store::Store;
+use templates::Templates;
+
+/// A bound listener and everything to serve on it. Binding first lets tests use port 0.
 pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
+    worker: OutboxWorker,
 }
 
 impl Application {
-    pub async fn build(config: config::Config, clock: Clock) -> anyhow::Result<Self> {
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        config.validate()?;
+        let config = Arc::new(config);
+        let store = Store::connect(&config.database(), config.database_max_connections).await?;
+        let templates = Arc::new(Templates::load()?);
+        let signal = OutboxSignal::default();
+        let accounts = Accounts::build(
+            config.clone(),
+            store.clone(),
+            templates.clone(),
+            signal.clone(),
+            clock.clone(),
+        )
+        .await?;
+        let worker = OutboxWorker {
+            store,
+            mailer: Mailer::new(config.smtp_url.as_ref(), config.mail_from.clone())?,
+            signal,
+            clock,
+            max_attempts: config.mail_max_attempts,
+            retry_base: config.mail_retry_base,
+            poll_interval: config.mail_poll_interval,
+        };
         let addr = config.listen_addr();
-        let state = AppState::build(config, clock).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (PORT / BIND_ADDR)"))?;
-        Ok(Self { listener, state })
+        let state = AppState {
+            accounts: Arc::new(accounts),
+            config,
+            pages: Pages::new(templates),
+        };
+        Ok(Self {
+            listener,
+            state,
+            worker,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// One line for the start-up log: where the data is, where mail goes, which
+    /// key signs.
+    pub fn describe(&self) -> String {
+        format!(
+            "database: {}; mail: {}; signing key: {}",
+            self.worker.store.describe(),
+            self.worker.mailer.describe(),
+            self.state.accounts.signing_kid()
+        )
     }
 
     /// Serves (and runs the mail worker) until `shutdown` resolves, then finishes
@@ -48,18 +101,9 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let store = self.state.store.clone();
-        let config = &self.state.config;
-        let worker = mail::outbox::OutboxWorker {
-            store: store.clone(),
-            mailer: self.state.mailer.clone(),
-            clock: self.state.clock.clone(),
-            max_attempts: config.mail_max_attempts,
-            retry_base: config.mail_retry_base,
-            poll_interval: config.mail_poll_interval,
-        };
+        let store = self.worker.store.clone();
         let stop = tokio_util::sync::CancellationToken::new();
-        let worker = tokio::spawn(worker.run(stop.clone()));
+        let worker = tokio::spawn(self.worker.run(stop.clone()));
         let router = app(self.state);
         let result = axum::serve(
             self.listener,

@@ -51,17 +51,14 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    let public_url = config.public_base();
     let app = Application::build(config, Clock::default()).await?;
     let addr = app.local_addr()?;
-    let state = app.state();
     tracing::info!(
         %addr,
-        public_url = %state.config.public_base(),
-        database = %state.store.describe(),
-        mail = state.mailer.describe(),
-        signing_key = state.keys.current_kid(),
-        "auth-service listening; API docs at {}/docs",
-        state.config.public_base()
+        public_url = %public_url,
+        "auth-service listening ({}); API docs at {public_url}/docs",
+        app.describe()
     );
     app.serve(shutdown_signal()).await?;
     tracing::info!("shut down");

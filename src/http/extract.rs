@@ -6,12 +6,11 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 use validator::Validate;
 
-use crate::error::{ApiError, FieldError};
-use crate::state::AppState;
-use crate::store::UserRow;
+use super::AppState;
+use super::problem::{ApiError, FieldError};
+use crate::accounts::{Caller, ClientContext};
 
 /// A JSON body that was deserialized and validated: 415 without a JSON content
 /// type, 400 for malformed JSON, 413 over the body limit, 422 for wrong fields.
@@ -128,40 +127,16 @@ fn decode_value<T: DeserializeOwned + Validate>(value: serde_json::Value) -> Res
 }
 
 /// The caller of a Bearer-protected endpoint: a valid access token whose session
-/// is still active. Every failure is the same 401; the reason is logged at debug.
-pub struct AuthUser {
-    pub user: UserRow,
-    pub session_id: Uuid,
-}
+/// is still active. Every failure is the same 401.
+pub struct AuthUser(pub Caller);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(state, &parts.headers).await
+        let token = bearer_token(&parts.headers);
+        Ok(AuthUser(state.accounts.authenticate(token).await?))
     }
-}
-
-/// Checks the Bearer token of a request: signature, claims, and that its session
-/// is still active (a revoked session's tokens stop working at once).
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
-    let token = bearer_token(headers).ok_or(ApiError::InvalidAccessToken { sent: false })?;
-    let claims = state.keys.verify(token).map_err(|reason| {
-        tracing::debug!(%reason, "access token refused");
-        ApiError::InvalidAccessToken { sent: true }
-    })?;
-    let user = state
-        .store
-        .active_session_user(claims.sid, claims.sub, state.clock.now())
-        .await?
-        .ok_or_else(|| {
-            tracing::debug!(session = %claims.sid, "access token of an ended session");
-            ApiError::InvalidAccessToken { sent: true }
-        })?;
-    Ok(AuthUser {
-        user,
-        session_id: claims.sid,
-    })
 }
 
 /// The token of an `Authorization: Bearer …` header, if there is one.
@@ -173,26 +148,13 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Who is calling: the client IP (believing X-Forwarded-For only from trusted
-/// proxies) and the user agent, as recorded on sessions.
-pub struct ClientInfo {
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    /// The caller as the audit trail records it.
-    pub fn actor(&self) -> crate::store::Actor {
-        crate::store::Actor {
-            ip: self.ip.map(|ip| ip.to_string()),
-            user_agent: self.user_agent.clone(),
-        }
-    }
-}
+/// proxies) and the user agent, as sessions and the audit trail record them.
+pub struct Client(pub ClientContext);
 
 /// Longest user agent kept on a session.
 const MAX_USER_AGENT: usize = 512;
 
-impl FromRequestParts<AppState> for ClientInfo {
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
@@ -209,7 +171,7 @@ impl FromRequestParts<AppState> for ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
-        Ok(ClientInfo { ip, user_agent })
+        Ok(Client(ClientContext { ip, user_agent }))
     }
 }
 

@@ -18,8 +18,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use super::problem::problem_response;
 use crate::config::Config;
-use crate::error::problem_response;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -1,18 +1,22 @@
-//! The HTTP layer: routes, extractors, middleware and the OpenAPI document.
-//! Routes and spec come from one source (utoipa-axum's `routes!`).
+//! The HTTP door: routes, extractors, middleware and the OpenAPI document.
+//! Routes and spec come from one source (utoipa-axum's `routes!`). Each handler
+//! extracts, calls one method of the core ([`Accounts`]) and maps the outcome.
 
-pub mod auth;
-pub mod dto;
-pub mod email;
+pub mod auth_routes;
+pub mod email_routes;
 pub mod extract;
-pub mod introspect;
-pub mod me;
+pub mod health_routes;
+pub mod introspection_routes;
+pub mod jwks_routes;
+pub mod me_routes;
 pub mod middleware;
-pub mod ops;
 pub mod pages;
-pub mod password;
-pub mod sessions;
-pub mod well_known;
+pub mod password_routes;
+pub mod problem;
+pub mod schemas;
+pub mod session_routes;
+
+use std::sync::Arc;
 
 use axum::Router;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -21,8 +25,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, FieldError, Problem};
-use crate::state::AppState;
+use crate::accounts::Accounts;
+use crate::config::Config;
+use pages::Pages;
+use problem::{ApiError, FieldError, Problem};
+
+/// What every handler can reach: the core, the configuration, the pages.
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Arc<Accounts>,
+    pub config: Arc<Config>,
+    pub pages: Pages,
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -64,31 +78,26 @@ impl Modify for BearerScheme {
 
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::logout))
-        .routes(routes!(email::verify_email, email::verify_page))
-        .routes(routes!(email::resend))
-        .routes(routes!(password::forgot))
-        .routes(routes!(password::reset, password::reset_page))
-        .routes(routes!(password::change))
-        .routes(routes!(sessions::list))
-        .routes(routes!(sessions::revoke))
-        .routes(routes!(me::me))
-        .routes(routes!(me::events))
-        .routes(routes!(introspect::introspect))
-        .routes(routes!(well_known::jwks))
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-}
-
-/// `base` with `?token=…` appended (keeping any query it already has): the link
-/// of an email.
-pub fn email_link(base: &url::Url, token: &str) -> String {
-    let mut url = base.clone();
-    url.query_pairs_mut().append_pair("token", token);
-    url.into()
+        .routes(routes!(auth_routes::register))
+        .routes(routes!(auth_routes::login))
+        .routes(routes!(auth_routes::refresh))
+        .routes(routes!(auth_routes::logout))
+        .routes(routes!(
+            email_routes::verify_email,
+            email_routes::verify_page
+        ))
+        .routes(routes!(email_routes::resend))
+        .routes(routes!(password_routes::forgot))
+        .routes(routes!(password_routes::reset, password_routes::reset_page))
+        .routes(routes!(password_routes::change))
+        .routes(routes!(session_routes::list))
+        .routes(routes!(session_routes::revoke))
+        .routes(routes!(me_routes::me))
+        .routes(routes!(me_routes::events))
+        .routes(routes!(introspection_routes::introspect))
+        .routes(routes!(jwks_routes::jwks))
+        .routes(routes!(health_routes::healthz))
+        .routes(routes!(health_routes::readyz))
 }
 
 /// The OpenAPI document, as served at /openapi.json and written to openapi.yaml.

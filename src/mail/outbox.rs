@@ -6,13 +6,16 @@
 //! sends each, and records the outcome. A message that fails `max_attempts` times,
 //! or permanently (5xx, impossible address), is marked dead and logged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Email, Mailer, SMTP_TIMEOUT};
-use crate::state::Clock;
+use super::transport::SMTP_TIMEOUT;
+use super::{Email, Mailer};
+use crate::clock::Clock;
 use crate::store::{OutboxRow, Store};
 
 /// Messages claimed per round.
@@ -20,10 +23,28 @@ const BATCH: u32 = 20;
 /// Longest wait between two attempts of one message.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
+/// Wakes this instance's worker when a commit queued mail, so it is sent at
+/// once rather than at the next poll.
+#[derive(Clone, Default)]
+pub struct OutboxSignal(Arc<Notify>);
+
+impl OutboxSignal {
+    /// Call after committing a transaction that queued mail.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    /// Resolves at the next wake (or at once if one came since the last call).
+    async fn woken(&self) {
+        self.0.notified().await;
+    }
+}
+
 #[derive(Clone)]
 pub struct OutboxWorker {
     pub store: Store,
     pub mailer: Mailer,
+    pub signal: OutboxSignal,
     pub clock: Clock,
     pub max_attempts: u32,
     pub retry_base: Duration,
@@ -41,7 +62,7 @@ impl OutboxWorker {
             }
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = self.store.mail_queued() => {}
+                () = self.signal.woken() => {}
                 () = tokio::time::sleep(self.poll_interval) => {}
             }
         }
@@ -54,7 +75,9 @@ impl OutboxWorker {
             // The lease outlives the slowest possible SMTP conversation, so no other
             // worker takes a message while it is being sent.
             let lease_until = now + chrono::Duration::from_std(SMTP_TIMEOUT * 4)?;
-            let batch = self.store.claim_mail(now, lease_until, BATCH).await?;
+            let mut db = self.store.begin().await?;
+            let batch = db.claim_mail(now, lease_until, BATCH).await?;
+            db.commit().await?;
             if batch.is_empty() {
                 return Ok(());
             }
@@ -77,20 +100,20 @@ impl OutboxWorker {
         let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         match self.mailer.send(&email).await {
             Ok(()) => {
-                self.store.mail_sent(row.id, self.clock.now()).await?;
+                let mut db = self.store.connection().await?;
+                db.mail_sent(row.id, self.clock.now()).await?;
                 tracing::debug!(mail = %row.id, subject = %email.subject, "email sent");
             }
             Err(e) if e.permanent || attempts >= self.max_attempts => {
                 let now = self.clock.now();
-                self.store
-                    .mail_failed(row.id, &e.message, None, now)
-                    .await?;
+                let mut db = self.store.connection().await?;
+                db.mail_failed(row.id, &e.message, None, now).await?;
                 tracing::error!(mail = %row.id, subject = %email.subject, attempts, reason = %e.message, "email dead: giving up");
             }
             Err(e) => {
                 let retry_at = self.retry_at(attempts, self.clock.now());
-                self.store
-                    .mail_failed(row.id, &e.message, Some(retry_at), self.clock.now())
+                let mut db = self.store.connection().await?;
+                db.mail_failed(row.id, &e.message, Some(retry_at), self.clock.now())
                     .await?;
                 tracing::warn!(mail = %row.id, subject = %email.subject, attempts, %retry_at, reason = %e.message, "email not sent; will retry");
             }

@@ -1,69 +1,55 @@
-//! PostgreSQL backend: what differs from SQLite is only how it connects, that a
-//! refresh token is locked with `select … for update`, and plain `begin`.
+//! PostgreSQL: connecting (creating the database when missing), migrations, and
+//! what differs from SQLite: row locks with `for update` and `skip locked`.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
 use sqlx::migrate::MigrateDatabase as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
-use uuid::Uuid;
+use sqlx::{PgPool, Pool, Postgres, Transaction};
 
-use super::methods::store_methods;
-use super::*;
-use crate::auth::session::RefreshDecision;
+use super::backend::Backend;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    target: String,
+/// Connects, creating the database when the server has none of that name, and
+/// applies pending migrations. Returns the pool and a description for the log.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<(PgPool, String)> {
+    let options =
+        PgConnectOptions::from_str(url).context("DATABASE_URL: not a valid postgres:// URL")?;
+    let target = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let exists = Postgres::database_exists(url).await.with_context(|| {
+        format!(
+            "cannot reach PostgreSQL at {target} (DATABASE_URL). Start PostgreSQL there, \
+             point DATABASE_URL at a reachable server, or unset it to use SQLite"
+        )
+    })?;
+    if !exists {
+        tracing::info!(database = %target, "creating database");
+        Postgres::create_database(url)
+            .await
+            .context("DATABASE_URL: the database does not exist and could not be created")?;
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {target}"))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok((pool, format!("postgres {target}")))
 }
 
-impl PgStore {
-    /// Connects, creating the database when the server has none of that name,
-    /// and applies pending migrations.
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let options =
-            PgConnectOptions::from_str(url).context("DATABASE_URL: not a valid postgres:// URL")?;
-        let target = format!(
-            "{}:{}/{}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or_default()
-        );
-        let exists = Postgres::database_exists(url).await.with_context(|| {
-            format!(
-                "cannot reach PostgreSQL at {target} (DATABASE_URL). Start PostgreSQL there, \
-                 point DATABASE_URL at a reachable server, or unset it to use SQLite"
-            )
-        })?;
-        if !exists {
-            tracing::info!(database = %target, "creating database");
-            Postgres::create_database(url)
-                .await
-                .context("DATABASE_URL: the database does not exist and could not be created")?;
-        }
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot connect to PostgreSQL at {target}"))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("applying database migrations")?;
-        Ok(Self { pool, target })
-    }
-
-    pub fn describe(&self) -> String {
-        format!("postgres {}", self.target)
-    }
-
+impl Backend for Postgres {
     /// Row locks serialise concurrent refreshes of one token.
     const LOCK_REFRESH_TOKEN: &'static str =
         "select s.id as session_id, s.user_id, t.rotated_at, s.revoked_at,
@@ -72,8 +58,7 @@ impl PgStore {
          where t.token_hash = $1
          for update of t, s";
 
-    /// Due messages nobody holds; `skip locked` lets several instances claim
-    /// disjoint batches at once.
+    /// `skip locked` lets several instances claim disjoint batches at once.
     const CLAIM_MAIL: &'static str = "update outbox set locked_until = $2, attempts = attempts + 1
          where id in (
              select id from outbox
@@ -83,9 +68,7 @@ impl PgStore {
              limit $3 for update skip locked)
          returning id, recipient, subject, body_text, body_html, attempts, created_at";
 
-    async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin().await
     }
-
-    store_methods!(Postgres);
 }

@@ -1,77 +1,63 @@
-//! Embedded SQLite backend, configured for a server: WAL (readers never block the
+//! Embedded SQLite, configured for a server: WAL (readers never block the
 //! writer), a busy timeout (writers queue instead of failing with "database is
 //! locked"), foreign keys on, and every write transaction started with
 //! `begin immediate`, which takes the single write lock up front. That lock is
 //! what serialises concurrent refreshes here, as row locks do on PostgreSQL; a
 //! deferred transaction could instead fail when upgrading from read to write.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-use uuid::Uuid;
+use sqlx::{Pool, Sqlite, SqlitePool, Transaction};
 
-use super::methods::store_methods;
-use super::*;
-use crate::auth::session::RefreshDecision;
+use super::backend::Backend;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for the write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    path: PathBuf,
+/// Opens (creating it and its folder when missing) the database file and applies
+/// pending migrations. Returns the pool and a description for the log.
+pub async fn connect(path: &Path, max_connections: u32) -> anyhow::Result<(SqlitePool, String)> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "DATABASE_URL / DATA_DIR: cannot create the folder {}",
+                dir.display()
+            )
+        })?;
+    }
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_with(options)
+        .await
+        .with_context(|| {
+            format!(
+                "DATABASE_URL / DATA_DIR: cannot open the SQLite file {} \
+                 (is the folder writable by this user?)",
+                path.display()
+            )
+        })?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .with_context(|| format!("applying database migrations to {}", path.display()))?;
+    Ok((pool, format!("sqlite {}", path.display())))
 }
 
-impl SqliteStore {
-    /// Opens (creating it and its folder when missing) the database file and
-    /// applies pending migrations.
-    pub async fn connect(path: &Path, max_connections: u32) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| {
-                format!(
-                    "DATABASE_URL / DATA_DIR: cannot create the folder {}",
-                    dir.display()
-                )
-            })?;
-        }
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
-            .await
-            .with_context(|| {
-                format!(
-                    "DATABASE_URL / DATA_DIR: cannot open the SQLite file {} \
-                     (is the folder writable by this user?)",
-                    path.display()
-                )
-            })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .with_context(|| format!("applying database migrations to {}", path.display()))?;
-        Ok(Self { pool, path })
-    }
-
-    pub fn describe(&self) -> String {
-        format!("sqlite {}", self.path.display())
-    }
-
+impl Backend for Sqlite {
     /// No row locks in SQLite: the transaction already holds the write lock.
     const LOCK_REFRESH_TOKEN: &'static str =
         "select s.id as session_id, s.user_id, t.rotated_at, s.revoked_at,
@@ -79,8 +65,7 @@ impl SqliteStore {
          from refresh_tokens t join sessions s on s.id = t.session_id
          where t.token_hash = $1";
 
-    /// Due messages nobody holds; the write lock of the transaction keeps two
-    /// claims from overlapping.
+    /// The write lock of the transaction keeps two claims from overlapping.
     const CLAIM_MAIL: &'static str = "update outbox set locked_until = $2, attempts = attempts + 1
          where id in (
              select id from outbox
@@ -90,9 +75,7 @@ impl SqliteStore {
              limit $3)
          returning id, recipient, subject, body_text, body_html, attempts, created_at";
 
-    async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("begin immediate").await
     }
-
-    store_methods!(Sqlite);
 }

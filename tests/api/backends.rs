@@ -31,7 +31,11 @@ async fn without_database_url_an_sqlite_file_is_created_under_data_dir() {
     let app = Application::build(config, Clock::default())
         .await
         .expect("starts");
-    assert!(app.state().store.describe().starts_with("sqlite "));
+    assert!(
+        app.describe().starts_with("database: sqlite "),
+        "{}",
+        app.describe()
+    );
     assert!(
         data_dir.join("auth.db").is_file(),
         "file created with its folders"

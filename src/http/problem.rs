@@ -1,9 +1,12 @@
-//! The HTTP layer's one error type, rendered as `application/problem+json` (RFC 9457).
+//! The HTTP layer's one error type, rendered as `application/problem+json` (RFC
+//! 9457). The core's [`AccountError`] is mapped to a status and code here, once.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::accounts::AccountError;
 
 /// One invalid field of a request body.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -33,6 +36,9 @@ pub struct Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A flow of the core refused.
+    #[error(transparent)]
+    Account(AccountError),
     #[error("request body is not valid")]
     Validation(Vec<FieldError>),
     #[error("malformed JSON: {0}")]
@@ -41,37 +47,21 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("email not verified")]
-    EmailNotVerified,
-    #[error("email taken")]
-    EmailTaken,
-    #[error("invalid refresh token")]
-    InvalidRefreshToken,
-    /// Missing, malformed, expired or revoked access token. `None`: none was sent.
-    #[error("invalid access token")]
-    InvalidAccessToken { sent: bool },
-    /// Unknown, expired or used single-use email token.
-    #[error("invalid email token")]
-    InvalidEmailToken,
-    #[error("no credentials")]
-    MissingCredentials,
-    /// Wrong current password on a password change (the caller is logged in).
-    #[error("wrong current password")]
-    WrongCurrentPassword,
-    /// POST /introspect without a valid service key.
-    #[error("invalid service key")]
-    InvalidServiceKey,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("service unavailable")]
     Unavailable,
-    /// Anything unexpected. The cause is logged, never sent.
+    /// Something unexpected in the HTTP layer itself (a page that fails to render).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        ApiError::Account(e)
+    }
 }
 
 impl From<validator::ValidationErrors> for ApiError {
@@ -95,19 +85,11 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::EmailTaken => ApiError::EmailTaken,
-            other => ApiError::Internal(other.into()),
-        }
-    }
-}
-
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         use ApiError::*;
         match self {
+            Account(e) => account_parts(e),
             Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
@@ -127,51 +109,6 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "The request body is larger than the limit.".into(),
-            ),
-            InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "The email or password is incorrect.".into(),
-            ),
-            EmailNotVerified => (
-                StatusCode::FORBIDDEN,
-                "email_not_verified",
-                "Confirm your email address before logging in.".into(),
-            ),
-            EmailTaken => (
-                StatusCode::CONFLICT,
-                "email_taken",
-                "An account with this email already exists.".into(),
-            ),
-            InvalidRefreshToken => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_refresh_token",
-                "The refresh token is unknown, expired or revoked.".into(),
-            ),
-            InvalidAccessToken { .. } => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "A valid Bearer access token is required.".into(),
-            ),
-            InvalidEmailToken => (
-                StatusCode::BAD_REQUEST,
-                "invalid_token",
-                "The link is invalid, expired or already used.".into(),
-            ),
-            MissingCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Send a Bearer access token or a refresh_token in the body.".into(),
-            ),
-            WrongCurrentPassword => (
-                StatusCode::FORBIDDEN,
-                "invalid_credentials",
-                "The current password is incorrect.".into(),
-            ),
-            InvalidServiceKey => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Send a service key from INTROSPECTION_KEYS as a Bearer token.".into(),
             ),
             NotFound => (
                 StatusCode::NOT_FOUND,
@@ -194,6 +131,68 @@ impl ApiError {
                 "Something went wrong on our side.".into(),
             ),
         }
+    }
+}
+
+/// Status, code and detail of each refusal of the core.
+fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
+    use AccountError::*;
+    match e {
+        InvalidCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "The email or password is incorrect.".into(),
+        ),
+        EmailNotVerified => (
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Confirm your email address before logging in.".into(),
+        ),
+        EmailTaken => (
+            StatusCode::CONFLICT,
+            "email_taken",
+            "An account with this email already exists.".into(),
+        ),
+        InvalidRefreshToken => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_refresh_token",
+            "The refresh token is unknown, expired or revoked.".into(),
+        ),
+        InvalidAccessToken | MissingAccessToken => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "A valid Bearer access token is required.".into(),
+        ),
+        InvalidEmailToken => (
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "The link is invalid, expired or already used.".into(),
+        ),
+        MissingCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send a Bearer access token or a refresh_token in the body.".into(),
+        ),
+        WrongCurrentPassword => (
+            StatusCode::FORBIDDEN,
+            "invalid_credentials",
+            "The current password is incorrect.".into(),
+        ),
+        InvalidServiceKey => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Send a service key from INTROSPECTION_KEYS as a Bearer token.".into(),
+        ),
+        SessionNotFound => (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such resource.".into(),
+        ),
+        Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side.".into(),
+        ),
     }
 }
 
@@ -224,14 +223,20 @@ impl IntoResponse for ApiError {
         let (status, code, detail) = self.parts();
         match &self {
             // Logged here, inside the request span, so the line carries the request id.
-            ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            ApiError::Internal(e) | ApiError::Account(AccountError::Internal(e)) => {
+                tracing::error!(error = ?e, "request failed")
+            }
             ApiError::Unavailable => tracing::warn!("database unavailable"),
             _ => {}
         }
         let challenge = match self {
-            ApiError::InvalidAccessToken { sent: true } => Some(r#"Bearer error="invalid_token""#),
-            ApiError::InvalidAccessToken { sent: false } => Some("Bearer"),
-            ApiError::InvalidServiceKey => Some(r#"Bearer realm="introspection""#),
+            ApiError::Account(AccountError::InvalidAccessToken) => {
+                Some(r#"Bearer error="invalid_token""#)
+            }
+            ApiError::Account(AccountError::MissingAccessToken) => Some("Bearer"),
+            ApiError::Account(AccountError::InvalidServiceKey) => {
+                Some(r#"Bearer realm="introspection""#)
+            }
             _ => None,
         };
         let errors = match self {

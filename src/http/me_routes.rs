@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::dto::User;
+use super::AppState;
 use super::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
-use crate::state::AppState;
+use super::problem::{ApiError, ApiResult, FieldError, Problem};
+use super::schemas::User;
 
 /// The logged-in user.
 #[utoipa::path(get, path = "/me", tag = "account", security(("bearer" = [])),
@@ -19,8 +19,8 @@ use crate::state::AppState;
         (status = 401, description = "invalid_token: missing, invalid, expired, or its session ended", body = Problem, content_type = "application/problem+json",
             headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\""))),
     ))]
-pub async fn me(caller: AuthUser) -> Json<User> {
-    Json(User::from(&caller.user))
+pub async fn me(AuthUser(caller): AuthUser) -> Json<User> {
+    Json(User::from(caller.user))
 }
 
 /// Query of GET /me/events. Read as text so a malformed value is a 422 naming
@@ -95,23 +95,13 @@ pub struct EventPage {
     ))]
 pub async fn events(
     State(state): State<AppState>,
-    caller: AuthUser,
+    AuthUser(caller): AuthUser,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
     let (limit, before) = q.parse()?;
-    // One row more than asked tells whether an older page exists.
-    let mut rows = state
-        .store
-        .events(caller.user.id, before, limit + 1)
-        .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_before = if more {
-        rows.last().map(|e| e.id)
-    } else {
-        None
-    };
-    let events = rows
+    let page = state.accounts.events(&caller, before, limit).await?;
+    let events = page
+        .events
         .into_iter()
         .map(|e| Event {
             id: e.id,
@@ -124,6 +114,6 @@ pub async fn events(
         .collect();
     Ok(Json(EventPage {
         events,
-        next_before,
+        next_before: page.next_before,
     }))
 }

@@ -8,20 +8,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::dto::EmailRequest;
-use super::email::{TokenQuery, invalid_link_page};
-use super::email_link;
-use super::extract::{AuthUser, ClientInfo, JsonOrForm, ValidatedJson};
-use super::pages::{page, token_form};
-use crate::auth::password::Verified;
-use crate::auth::tokens::{OpaqueToken, TokenHash, looks_like_token};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::mail::Message;
-use crate::state::AppState;
-use crate::store::{Effects, EmailTokenPurpose, EventKind, NewEmailToken};
-
-/// Lifetime of a password-reset link.
-pub const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
+use super::AppState;
+use super::extract::{AuthUser, Client, JsonOrForm, ValidatedJson};
+use super::problem::{ApiResult, Problem};
+use super::schemas::{EmailRequest, TokenQuery};
+use crate::accounts::{AccountError, PasswordReset};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ResetPasswordRequest {
@@ -59,42 +50,11 @@ pub struct ChangePasswordRequest {
     ))]
 pub async fn forgot(
     State(state): State<AppState>,
-    client: ClientInfo,
+    Client(client): Client,
     ValidatedJson(req): ValidatedJson<EmailRequest>,
 ) -> ApiResult<StatusCode> {
-    let now = state.clock.now();
-    let (token, mail) = reset_link_mail(&state, Message::PasswordReset, &req.email)?;
-    let effects = Effects::event(
-        EventKind::PasswordResetRequested,
-        None,
-        None,
-        &client.actor(),
-        now,
-    )
-    .and_mail(mail);
-    state
-        .store
-        .issue_email_token(&req.email, false, token, now, effects)
-        .await?;
+    state.accounts.forgot_password(&req.email, &client).await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-/// A new reset token and the message (`PasswordReset` or `AccountExists`) that
-/// carries its link.
-pub fn reset_link_mail(
-    state: &AppState,
-    message: Message,
-    to: &str,
-) -> ApiResult<(NewEmailToken, crate::mail::Email)> {
-    let token = OpaqueToken::generate()?;
-    let link = email_link(&state.config.password_reset_url(), &token.plaintext);
-    let mail = state.templates.render(message, to, &link)?;
-    let new_token = NewEmailToken {
-        hash: token.hash,
-        purpose: EmailTokenPurpose::PasswordReset,
-        expires_at: state.clock.now() + RESET_TTL,
-    };
-    Ok((new_token, mail))
 }
 
 /// Set a new password with the token from a reset link.
@@ -113,45 +73,30 @@ pub fn reset_link_mail(
     ))]
 pub async fn reset(
     State(state): State<AppState>,
-    client: ClientInfo,
+    Client(client): Client,
     body: JsonOrForm<ResetPasswordRequest>,
 ) -> ApiResult<Response> {
-    let JsonOrForm {
-        value: req,
-        from_form,
-    } = body;
-    let done = if looks_like_token(&req.token) {
-        let new_hash = state.hasher.hash(req.password).await?;
-        let now = state.clock.now();
-        let effects = Effects::event(
-            EventKind::PasswordResetCompleted,
-            None,
-            None,
-            &client.actor(),
-            now,
-        );
-        let token = TokenHash::of(&req.token);
-        state
-            .store
-            .reset_password(&token, &new_hash, now, effects)
-            .await?
-            .is_some()
-    } else {
-        false
+    let reset = PasswordReset {
+        token: body.value.token,
+        password: body.value.password,
     };
-    match (done, from_form) {
-        (true, false) => Ok(StatusCode::NO_CONTENT.into_response()),
-        (false, false) => Err(ApiError::InvalidEmailToken),
-        (true, true) => Ok(page(
+    let done = state.accounts.reset_password(reset, &client).await;
+    if !body.from_form {
+        done?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    match done {
+        Ok(()) => state.pages.message(
             StatusCode::OK,
             "Password changed",
-            "<p>Your password is changed and you are logged out everywhere. Log in with the new password.</p>",
-        )),
-        (false, true) => Ok(page(
+            "Your password is changed and you are logged out everywhere. Log in with the new password.",
+        ),
+        Err(AccountError::InvalidEmailToken) => state.pages.message(
             StatusCode::BAD_REQUEST,
             "Link expired or used",
-            "<p>This link is invalid, expired or already used. Ask for a new one.</p>",
-        )),
+            "This link is invalid, expired or already used. Ask for a new one.",
+        ),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -160,20 +105,14 @@ pub async fn reset(
 #[utoipa::path(get, path = "/password/reset", tag = "password",
     params(("token" = String, Query, description = "The token from the reset link")),
     responses((status = 200, description = "HTML page with a new-password form", content_type = "text/html")))]
-pub async fn reset_page(Query(q): Query<TokenQuery>) -> Response {
-    let token = q.token.unwrap_or_default();
-    if !looks_like_token(&token) {
-        return invalid_link_page();
+pub async fn reset_page(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    match q.well_formed() {
+        Some(token) => state.pages.reset_password(token),
+        None => state.pages.invalid_link(),
     }
-    token_form(
-        "Choose a new password",
-        "Setting a new password logs you out everywhere.",
-        "reset",
-        &token,
-        "<label>New password (8 to 128 characters)<br>\
-         <input type=\"password\" name=\"password\" minlength=\"8\" maxlength=\"128\" required autocomplete=\"new-password\"></label>",
-        "Set new password",
-    )
 }
 
 /// Change the password of the logged-in user.
@@ -189,27 +128,13 @@ pub async fn reset_page(Query(q): Query<TokenQuery>) -> Response {
     ))]
 pub async fn change(
     State(state): State<AppState>,
-    caller: AuthUser,
-    client: ClientInfo,
+    AuthUser(caller): AuthUser,
+    Client(client): Client,
     ValidatedJson(req): ValidatedJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    let stored = Some(caller.user.password_hash.clone());
-    if state.hasher.verify(req.current_password, stored).await? == Verified::No {
-        return Err(ApiError::WrongCurrentPassword);
-    }
-    let new_hash = state.hasher.hash(req.new_password).await?;
-    let now = state.clock.now();
-    let (user, session) = (caller.user.id, caller.session_id);
-    let effects = Effects::event(
-        EventKind::PasswordChanged,
-        Some(user),
-        Some(session),
-        &client.actor(),
-        now,
-    );
     state
-        .store
-        .change_password(user, session, &new_hash, now, effects)
+        .accounts
+        .change_password(&caller, req.current_password, req.new_password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

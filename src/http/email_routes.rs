@@ -13,18 +13,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::dto::{EmailRequest, User};
-use super::email_link;
-use super::extract::{ClientInfo, JsonOrForm, ValidatedJson};
-use super::pages::{page, token_form};
-use crate::auth::tokens::{OpaqueToken, TokenHash, looks_like_token};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::mail::Message;
-use crate::state::AppState;
-use crate::store::{Effects, EmailTokenPurpose, EventKind, NewEmailToken};
-
-/// Lifetime of an email verification link.
-pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(24);
+use super::AppState;
+use super::extract::{Client, JsonOrForm, ValidatedJson};
+use super::problem::{ApiResult, Problem};
+use super::schemas::{EmailRequest, TokenQuery, User};
+use crate::accounts::AccountError;
 
 #[derive(Debug, Deserialize, Validate, ToSchema, IntoParams)]
 pub struct VerifyEmailRequest {
@@ -52,43 +45,34 @@ pub struct VerifyEmailRequest {
     ))]
 pub async fn verify_email(
     State(state): State<AppState>,
-    client: ClientInfo,
+    Client(client): Client,
     body: JsonOrForm<VerifyEmailRequest>,
 ) -> ApiResult<Response> {
-    let token = &body.value.token;
-    let user = if looks_like_token(token) {
-        let now = state.clock.now();
-        let effects = Effects::event(EventKind::EmailVerified, None, None, &client.actor(), now);
-        state
-            .store
-            .verify_email(&TokenHash::of(token), now, effects)
-            .await?
-    } else {
-        None
-    };
-    if body.from_form {
-        return Ok(form_answer(&state, user.is_some()));
+    let verified = state
+        .accounts
+        .verify_email(&body.value.token, &client)
+        .await;
+    if !body.from_form {
+        return Ok(Json(User::from(verified?)).into_response());
     }
-    let user = user.ok_or(ApiError::InvalidEmailToken)?;
-    Ok(Json(User::from(&user)).into_response())
+    match verified {
+        Ok(_) => form_answer(&state, true),
+        Err(AccountError::InvalidEmailToken) => form_answer(&state, false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The page the emailed link opens. It does not use the token: its button does.
 #[utoipa::path(get, path = "/verify-email", tag = "email", params(VerifyEmailRequest),
     responses((status = 200, description = "HTML page with a button that confirms the address", content_type = "text/html")))]
-pub async fn verify_page(Query(q): Query<TokenQuery>) -> Response {
-    let token = q.token.unwrap_or_default();
-    if !looks_like_token(&token) {
-        return invalid_link_page();
+pub async fn verify_page(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    match q.well_formed() {
+        Some(token) => state.pages.verify_email(token),
+        None => state.pages.invalid_link(),
     }
-    token_form(
-        "Confirm your email address",
-        "Press the button to confirm your email address.",
-        "verify-email",
-        &token,
-        "",
-        "Confirm my email address",
-    )
 }
 
 /// Send the verification link again.
@@ -104,58 +88,30 @@ pub async fn resend(
     State(state): State<AppState>,
     ValidatedJson(req): ValidatedJson<EmailRequest>,
 ) -> ApiResult<StatusCode> {
-    let now = state.clock.now();
-    let token = OpaqueToken::generate()?;
-    let link = email_link(&state.config.verification_url(), &token.plaintext);
-    let mail = state
-        .templates
-        .render(Message::VerifyEmail, &req.email, &link)?;
-    let new_token = NewEmailToken {
-        hash: token.hash,
-        purpose: EmailTokenPurpose::VerifyEmail,
-        expires_at: now + VERIFICATION_TTL,
-    };
-    let effects = Effects::default().and_mail(mail);
-    state
-        .store
-        .issue_email_token(&req.email, true, new_token, now, effects)
-        .await?;
+    state.accounts.resend_verification(&req.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
-/// `?token=` of the pages behind emailed links; a missing token gets the
-/// "invalid link" page.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    pub token: Option<String>,
-}
-
-pub fn invalid_link_page() -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Invalid link",
-        "<p>This link is not valid. Copy the whole link from the email, or ask for a new one.</p>",
-    )
-}
-
-fn form_answer(state: &AppState, ok: bool) -> Response {
+/// The answer to the form on the verification page: a redirect to
+/// EMAIL_VERIFIED_REDIRECT_URL when set, else a page.
+fn form_answer(state: &AppState, ok: bool) -> ApiResult<Response> {
     if let Some(target) = &state.config.email_verified_redirect_url {
         let mut url = target.clone();
         url.query_pairs_mut()
             .append_pair("status", if ok { "ok" } else { "error" });
-        return Redirect::to(url.as_str()).into_response();
+        return Ok(Redirect::to(url.as_str()).into_response());
     }
     if ok {
-        page(
+        state.pages.message(
             StatusCode::OK,
             "Email confirmed",
-            "<p>Your email address is confirmed. You can close this page and log in.</p>",
+            "Your email address is confirmed. You can close this page and log in.",
         )
     } else {
-        page(
+        state.pages.message(
             StatusCode::BAD_REQUEST,
             "Link expired or used",
-            "<p>This link is invalid, expired or already used. Ask for a new one from the app.</p>",
+            "This link is invalid, expired or already used. Ask for a new one from the app.",
         )
     }
 }

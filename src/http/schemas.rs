@@ -1,4 +1,4 @@
-//! Response bodies shared by several endpoints.
+//! Bodies shared by several endpoints, and how the core's outcomes become them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::store::UserRow;
+use crate::accounts;
 
 /// A user as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,14 +20,14 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&UserRow> for User {
-    fn from(row: &UserRow) -> Self {
+impl From<accounts::User> for User {
+    fn from(user: accounts::User) -> Self {
         Self {
-            id: row.id,
-            email: row.email.clone(),
-            email_verified: row.email_verified_at.is_some(),
-            name: row.name.clone(),
-            created_at: row.created_at,
+            id: user.id,
+            email: user.email,
+            email_verified: user.email_verified,
+            name: user.name,
+            created_at: user.created_at,
         }
     }
 }
@@ -45,6 +45,18 @@ pub struct TokenResponse {
     /// Opaque; exchange it at POST /refresh. Rotated on every use.
     pub refresh_token: String,
     pub user: User,
+}
+
+impl From<accounts::TokenPair> for TokenResponse {
+    fn from(pair: accounts::TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token,
+            token_type: "Bearer",
+            expires_in: pair.expires_in,
+            refresh_token: pair.refresh_token,
+            user: pair.user.into(),
+        }
+    }
 }
 
 /// 202 answer of POST /register when email verification is required.
@@ -83,4 +95,20 @@ pub fn trimmed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Erro
 pub fn trimmed_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     Ok(s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+}
+
+/// `?token=` of the pages behind emailed links.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+}
+
+impl TokenQuery {
+    /// The token, if it could be one we minted: anything else gets the "invalid
+    /// link" page and never reaches a form.
+    pub fn well_formed(&self) -> Option<&str> {
+        self.token
+            .as_deref()
+            .filter(|t| accounts::looks_like_token(t))
+    }
 }

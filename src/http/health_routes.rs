@@ -1,13 +1,11 @@
 //! GET /healthz and GET /readyz.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 
-use super::dto::Health;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::state::AppState;
+use super::AppState;
+use super::problem::{ApiError, ApiResult, Problem};
+use super::schemas::Health;
 
 /// 200 while the process serves.
 #[utoipa::path(get, path = "/healthz", tag = "ops",
@@ -23,8 +21,9 @@ pub async fn healthz() -> Json<Health> {
         (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => Ok(Json(Health { status: "ok" })),
-        _ => Err(ApiError::Unavailable),
+    if state.accounts.ready().await {
+        Ok(Json(Health { status: "ok" }))
+    } else {
+        Err(ApiError::Unavailable)
     }
 }

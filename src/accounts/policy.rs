@@ -1,4 +1,4 @@
-//! Session lifetimes and the refresh-token rotation rules.
+//! Lifetimes of sessions and emailed links, and the refresh-token rotation rules.
 //!
 //! Every refresh token belongs to one session. Using a live token rotates it: it is
 //! marked rotated and a successor is issued. A rotated token presented again inside
@@ -10,6 +10,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::store::LockedRefreshToken;
+
+/// Lifetime of an email verification link.
+pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(24);
+
+/// Lifetime of a password-reset link.
+pub const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
+
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
     /// Sliding idle timeout, extended by every refresh.
@@ -20,7 +28,7 @@ pub struct SessionPolicy {
     pub grace: chrono::Duration,
 }
 
-/// What the store knows about a presented refresh token, read under a lock.
+/// What is known about a presented refresh token, read under a lock.
 #[derive(Debug, Clone)]
 pub struct RefreshState {
     pub session_revoked: bool,
@@ -28,6 +36,17 @@ pub struct RefreshState {
     pub expires_at: DateTime<Utc>,
     /// When this token was exchanged for a successor; `None` while it is live.
     pub token_rotated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&LockedRefreshToken> for RefreshState {
+    fn from(row: &LockedRefreshToken) -> Self {
+        RefreshState {
+            session_revoked: row.revoked_at.is_some(),
+            idle_expires_at: row.idle_expires_at,
+            expires_at: row.expires_at,
+            token_rotated_at: row.rotated_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{AuthUser, ClientInfo};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::state::AppState;
-use crate::store::{Effects, EventKind, RevokeScope};
+use super::AppState;
+use super::extract::{AuthUser, Client};
+use super::problem::{ApiError, ApiResult, Problem};
+use crate::accounts;
 
 /// One active session (a login on one device).
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,6 +27,20 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+impl From<accounts::Session> for SessionInfo {
+    fn from(s: accounts::Session) -> Self {
+        SessionInfo {
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            current: s.current,
+        }
+    }
+}
+
 /// The caller's active sessions, most recently used first.
 #[utoipa::path(get, path = "/sessions", tag = "sessions", security(("bearer" = [])),
     responses(
@@ -35,25 +49,10 @@ pub struct SessionInfo {
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: AuthUser,
+    AuthUser(caller): AuthUser,
 ) -> ApiResult<Json<Vec<SessionInfo>>> {
-    let rows = state
-        .store
-        .active_sessions(caller.user.id, state.clock.now())
-        .await?;
-    let sessions = rows
-        .into_iter()
-        .map(|s| SessionInfo {
-            current: s.id == caller.session_id,
-            id: s.id,
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            expires_at: s.idle_expires_at.min(s.expires_at),
-            ip: s.ip,
-            user_agent: s.user_agent,
-        })
-        .collect();
-    Ok(Json(sessions))
+    let sessions = state.accounts.sessions(&caller).await?;
+    Ok(Json(sessions.into_iter().map(SessionInfo::from).collect()))
 }
 
 /// End one of the caller's sessions (another device, or this one).
@@ -68,26 +67,11 @@ pub async fn list(
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
-    caller: AuthUser,
-    client: ClientInfo,
+    AuthUser(caller): AuthUser,
+    Client(client): Client,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    let now = state.clock.now();
-    let user = caller.user.id;
-    let effects = Effects::event(
-        EventKind::SessionRevoked,
-        Some(user),
-        Some(id),
-        &client.actor(),
-        now,
-    );
-    let revoked = state
-        .store
-        .revoke_sessions(user, RevokeScope::One(id), "revoked_by_user", now, effects)
-        .await?;
-    if revoked == 0 {
-        return Err(ApiError::NotFound);
-    }
+    state.accounts.revoke_session(&caller, id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

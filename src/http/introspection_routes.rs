@@ -7,15 +7,14 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::AppState;
 use super::extract::{JsonOrForm, bearer_token};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::state::AppState;
+use super::problem::{ApiError, ApiResult, Problem};
+use crate::accounts::ServiceCaller;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct IntrospectRequest {
@@ -64,58 +63,39 @@ pub struct Introspection {
     ))]
 pub async fn introspect(
     State(state): State<AppState>,
-    _caller: ServiceCaller,
+    ServiceKey(caller): ServiceKey,
     body: JsonOrForm<IntrospectRequest>,
 ) -> ApiResult<Json<Introspection>> {
-    let Ok(claims) = state.keys.verify(&body.value.token) else {
+    let Some(token) = state
+        .accounts
+        .introspect(&caller, &body.value.token)
+        .await?
+    else {
         return Ok(Json(Introspection::default()));
     };
-    let live = state
-        .store
-        .active_session_user(claims.sid, claims.sub, state.clock.now())
-        .await?;
-    if live.is_none() {
-        return Ok(Json(Introspection::default()));
-    }
     Ok(Json(Introspection {
         active: true,
-        sub: Some(claims.sub),
-        sid: Some(claims.sid),
-        exp: Some(claims.exp),
-        iat: Some(claims.iat),
-        iss: Some(claims.iss),
-        aud: Some(claims.aud),
-        jti: Some(claims.jti),
-        email: Some(claims.email),
+        sub: Some(token.sub),
+        sid: Some(token.sid),
+        exp: Some(token.exp),
+        iat: Some(token.iat),
+        iss: Some(token.iss),
+        aud: Some(token.aud),
+        jti: Some(token.jti),
+        email: Some(token.email),
         token_type: Some("access_token"),
     }))
 }
 
 /// A caller that presented a configured service key. Extracted before the body,
 /// so an unauthenticated caller learns nothing, not even about its body.
-pub struct ServiceCaller;
+pub struct ServiceKey(ServiceCaller);
 
-impl FromRequestParts<AppState> for ServiceCaller {
+impl FromRequestParts<AppState> for ServiceKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match bearer_token(&parts.headers) {
-            Some(key) if known_service_key(state, key) => Ok(ServiceCaller),
-            _ => Err(ApiError::InvalidServiceKey),
-        }
+        let key = bearer_token(&parts.headers);
+        Ok(ServiceKey(state.accounts.service_caller(key)?))
     }
-}
-
-/// Compares digests in constant time, so neither the keys nor their lengths
-/// leak through timing.
-fn known_service_key(state: &AppState, presented: &str) -> bool {
-    let presented = Sha256::digest(presented.as_bytes());
-    state
-        .config
-        .introspection_keys
-        .iter()
-        .fold(false, |found, key| {
-            let key = Sha256::digest(key.0.trim().as_bytes());
-            found | bool::from(key.ct_eq(&presented))
-        })
 }

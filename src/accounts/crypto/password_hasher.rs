@@ -45,7 +45,7 @@ impl PasswordHasherPool {
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
             dummy_hash: Arc::from(""),
         };
-        let random = crate::auth::tokens::OpaqueToken::generate()?.plaintext;
+        let random = super::OpaqueToken::generate()?.plaintext;
         pool.dummy_hash = Arc::from(pool.hash(random).await?);
         Ok(pool)
     }

@@ -9,7 +9,6 @@ use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410): the DER bytes before
@@ -70,27 +69,13 @@ impl SigningKey {
     }
 }
 
-/// The public half of a key as published in the JWKS.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PublicJwk {
-    #[schema(example = "OKP")]
-    pub kty: String,
-    #[schema(example = "Ed25519")]
-    pub crv: String,
+/// The public half of an Ed25519 signing key (`kty` OKP, `crv` Ed25519, `alg`
+/// EdDSA, `use` sig), as the JWKS publishes it.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    pub kid: String,
     /// base64url public key.
     pub x: String,
-    pub kid: String,
-    #[schema(example = "EdDSA")]
-    pub alg: String,
-    #[serde(rename = "use")]
-    #[schema(example = "sig")]
-    pub use_: String,
-}
-
-/// `GET /.well-known/jwks.json`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Jwks {
-    pub keys: Vec<PublicJwk>,
 }
 
 /// Claims of an access token (API.md, "Token model").
@@ -122,7 +107,7 @@ pub enum TokenError {
 pub struct JwtKeys {
     current: SigningKey,
     verifying: HashMap<String, DecodingKey>,
-    jwks: Jwks,
+    public: Vec<PublicKey>,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -145,19 +130,15 @@ impl JwtKeys {
         ttl: std::time::Duration,
     ) -> anyhow::Result<Self> {
         let mut verifying = HashMap::new();
-        let mut keys = Vec::new();
+        let mut public = Vec::new();
         for key in std::iter::once(&current).chain(previous.iter()) {
             if verifying.contains_key(&key.kid) {
                 continue;
             }
             verifying.insert(key.kid.clone(), DecodingKey::from_ed_components(&key.x)?);
-            keys.push(PublicJwk {
-                kty: "OKP".into(),
-                crv: "Ed25519".into(),
-                x: key.x.clone(),
+            public.push(PublicKey {
                 kid: key.kid.clone(),
-                alg: "EdDSA".into(),
-                use_: "sig".into(),
+                x: key.x.clone(),
             });
         }
         // Pin the algorithm: `alg: none`, HS256 signed with our public key, or any
@@ -170,7 +151,7 @@ impl JwtKeys {
         Ok(Self {
             current,
             verifying,
-            jwks: Jwks { keys },
+            public,
             validation,
             issuer,
             audience,
@@ -178,8 +159,9 @@ impl JwtKeys {
         })
     }
 
-    pub fn jwks(&self) -> &Jwks {
-        &self.jwks
+    /// Every key whose tokens verify, the signing key first.
+    pub fn public_keys(&self) -> &[PublicKey] {
+        &self.public
     }
 
     pub fn current_kid(&self) -> &str {
@@ -255,8 +237,8 @@ mod tests {
         let claims = ours.verify(&t.token).expect("verifies");
         assert_eq!((claims.sub, claims.sid), (user, sid));
         assert!(theirs.verify(&t.token).is_err());
-        assert_eq!(ours.jwks().keys.len(), 1);
-        assert_eq!(ours.jwks().keys[0].kid, ours.current_kid());
+        assert_eq!(ours.public_keys().len(), 1);
+        assert_eq!(ours.public_keys()[0].kid, ours.current_kid());
     }
 
     #[test]

@@ -10,6 +10,11 @@ use clap::Args;
 use ipnet::IpNet;
 use url::Url;
 
+mod parse;
+
+pub use parse::parse_duration;
+use parse::*;
+
 /// Smallest argon2id parameters we accept (OWASP / RFC 9106 second recommendation).
 pub const ARGON2_MIN_M_COST: u32 = 19_456;
 pub const ARGON2_MIN_T_COST: u32 = 2;
@@ -326,142 +331,5 @@ impl Config {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }
         Ok(())
-    }
-}
-
-fn parse_database_url(s: &str) -> Result<DatabaseUrl, String> {
-    let s = s.trim();
-    let (scheme, rest) = s.split_once(':').unwrap_or((s, ""));
-    match scheme.to_ascii_lowercase().as_str() {
-        "postgres" | "postgresql" => Ok(DatabaseUrl::Postgres(s.to_owned())),
-        "sqlite" => {
-            // sqlite://relative/path, sqlite:///absolute/path, sqlite:path
-            let path = rest.strip_prefix("//").unwrap_or(rest);
-            let path = path.split('?').next().unwrap_or_default();
-            if path.is_empty() || path.starts_with(':') {
-                return Err("give a file path, like sqlite://data/auth.db".into());
-            }
-            Ok(DatabaseUrl::Sqlite(path.into()))
-        }
-        _ => Err(format!(
-            "`{scheme}` databases are not supported: use postgres://… or sqlite://PATH, \
-             or leave DATABASE_URL unset for an embedded SQLite file"
-        )),
-    }
-}
-
-/// `15m`, `30d`, `10s`, `1h 30m` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{e} (write a duration like 15m, 30d, 10s, or plain seconds)"))
-}
-
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        other => Err(format!("`{other}` is not a boolean (use true or false)")),
-    }
-}
-
-fn parse_env_mode(s: &str) -> Result<Mode, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "development" | "dev" => Ok(Mode::Development),
-        "production" | "prod" => Ok(Mode::Production),
-        other => Err(format!("`{other}` is neither development nor production")),
-    }
-}
-
-fn parse_bind_addr(s: &str) -> Result<BindAddr, String> {
-    let s = s.trim();
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(BindAddr::Ip(ip));
-    }
-    s.parse::<SocketAddr>()
-        .map(BindAddr::Socket)
-        .map_err(|_| format!("`{s}` is neither an IP address nor IP:PORT"))
-}
-
-fn parse_base_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| e.to_string())?;
-    match url.scheme() {
-        "http" | "https" => Ok(url),
-        other => Err(format!("scheme `{other}` is not http or https")),
-    }
-}
-
-fn parse_smtp_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| e.to_string())?;
-    match url.scheme() {
-        "smtp" | "smtps" => Ok(url),
-        other => Err(format!("scheme `{other}` is not smtp or smtps")),
-    }
-}
-
-fn parse_mailbox(s: &str) -> Result<lettre::message::Mailbox, String> {
-    s.trim().parse().map_err(|e| format!("{e}"))
-}
-
-fn parse_origin(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    if s == "*" {
-        return Ok(s.to_owned());
-    }
-    let url = Url::parse(s).map_err(|e| format!("`{s}`: {e}"))?;
-    if url.path() != "/" || url.query().is_some() {
-        return Err(format!(
-            "`{s}` is not an origin (scheme://host[:port], no path)"
-        ));
-    }
-    Ok(url.origin().ascii_serialization())
-}
-
-fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    let s = s.trim();
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("`{s}` is not a CIDR (like 10.0.0.0/8) or an IP address"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_accept_units_and_plain_seconds() {
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert!(parse_duration("soon").is_err());
-    }
-
-    #[test]
-    fn database_urls_choose_the_backend() {
-        let sqlite = |s: &str| match parse_database_url(s) {
-            Ok(DatabaseUrl::Sqlite(p)) => p,
-            other => panic!("{s}: {other:?}"),
-        };
-        assert_eq!(
-            sqlite("sqlite://data/auth.db"),
-            std::path::Path::new("data/auth.db")
-        );
-        assert_eq!(
-            sqlite("sqlite:///var/lib/auth.db"),
-            std::path::Path::new("/var/lib/auth.db")
-        );
-        assert_eq!(
-            sqlite("sqlite:auth.db?mode=rwc"),
-            std::path::Path::new("auth.db")
-        );
-        assert!(matches!(
-            parse_database_url("postgresql://u@h/db"),
-            Ok(DatabaseUrl::Postgres(_))
-        ));
-        assert!(parse_database_url("mysql://u@h/db").is_err());
-        assert!(parse_database_url("sqlite::memory:").is_err());
     }
 }

@@ -1,0 +1,74 @@
+//! For other services: is this access token valid, and its session still live?
+//! Callers prove themselves with a service key from INTROSPECTION_KEYS.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::error::AccountError;
+use super::{AccountResult, Accounts};
+
+/// Proof that the caller presented a configured service key; only
+/// [`Accounts::service_caller`] makes one.
+pub struct ServiceCaller(());
+
+/// What an active token says about itself.
+#[derive(Debug)]
+pub struct ActiveToken {
+    pub sub: Uuid,
+    pub sid: Uuid,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: Uuid,
+    pub email: String,
+}
+
+impl Accounts {
+    /// Checks a presented service key against every configured one, comparing
+    /// SHA-256 digests in constant time so that neither the keys nor their
+    /// lengths leak through timing.
+    pub fn service_caller(&self, presented: Option<&str>) -> AccountResult<ServiceCaller> {
+        let presented = Sha256::digest(presented.unwrap_or_default().as_bytes());
+        let known = self
+            .config
+            .introspection_keys
+            .iter()
+            .fold(false, |found, key| {
+                let key = Sha256::digest(key.0.trim().as_bytes());
+                found | bool::from(key.ct_eq(&presented))
+            });
+        if known {
+            Ok(ServiceCaller(()))
+        } else {
+            Err(AccountError::InvalidServiceKey)
+        }
+    }
+
+    /// `None` for any token that is not valid now: bad signature, expired, or a
+    /// session that is revoked or over.
+    pub async fn introspect(
+        &self,
+        _caller: &ServiceCaller,
+        access_token: &str,
+    ) -> AccountResult<Option<ActiveToken>> {
+        let Ok(claims) = self.keys.verify(access_token) else {
+            return Ok(None);
+        };
+        let mut db = self.store.connection().await?;
+        let live = db
+            .active_session_user(claims.sid, claims.sub, self.clock.now())
+            .await?;
+        Ok(live.map(|_| ActiveToken {
+            sub: claims.sub,
+            sid: claims.sid,
+            exp: claims.exp,
+            iat: claims.iat,
+            iss: claims.iss,
+            aud: claims.aud,
+            jti: claims.jti,
+            email: claims.email,
+        }))
+    }
+}

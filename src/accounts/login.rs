@@ -1,0 +1,114 @@
+//! Logging in with email and password, and starting a session.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::audit::EventKind;
+use super::crypto::{OpaqueToken, Verified};
+use super::error::AccountError;
+use super::outcomes::{ClientContext, TokenPair, User};
+use super::unit_of_work::Work;
+use super::{AccountResult, Accounts};
+use crate::store::{NewSession, UserRow};
+
+impl Accounts {
+    /// An unknown email and a wrong password get the same answer after the same
+    /// work (a verify against a dummy hash); `EmailNotVerified` comes only after
+    /// a correct password.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        client: &ClientContext,
+    ) -> AccountResult<TokenPair> {
+        let user = self.store.connection().await?.user_by_email(email).await?;
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let verdict = self.hasher.verify(password.clone(), stored_hash).await?;
+        let user = match (verdict, user) {
+            (Verified::Yes | Verified::YesRehash, Some(user)) => user,
+            (_, user) => {
+                let now = self.clock.now();
+                let mut work = self.begin().await?;
+                let failed = EventKind::LoginFailed;
+                work.event(failed, user.map(|u| u.id), None, client, now)
+                    .await?;
+                work.commit().await?;
+                return Err(AccountError::InvalidCredentials);
+            }
+        };
+        if verdict == Verified::YesRehash {
+            self.rehash(&user, password).await;
+        }
+        if self.config.require_email_verification && user.email_verified_at.is_none() {
+            return Err(AccountError::EmailNotVerified);
+        }
+        let mut work = self.begin().await?;
+        let pair = self.start_session(&mut work, &user, client).await?;
+        work.commit().await?;
+        Ok(pair)
+    }
+
+    /// A new session with its first refresh token, recorded as a login.
+    pub(super) async fn start_session(
+        &self,
+        work: &mut Work,
+        user: &UserRow,
+        client: &ClientContext,
+    ) -> AccountResult<TokenPair> {
+        let now = self.clock.now();
+        let (idle_expires_at, expires_at) = self.policy.new_session(now);
+        let refresh = OpaqueToken::generate()?;
+        let session = NewSession {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            created_at: now,
+            idle_expires_at,
+            expires_at,
+            ip: client.ip.map(|ip| ip.to_string()),
+            user_agent: client.user_agent.clone(),
+        };
+        work.insert_session(&session).await?;
+        work.insert_refresh_token(session.id, &refresh.hash.0, now)
+            .await?;
+        let login = EventKind::LoginSucceeded;
+        work.event(login, Some(user.id), Some(session.id), client, now)
+            .await?;
+        self.token_pair(user, session.id, refresh.plaintext, now)
+    }
+
+    /// An access token for the session, beside its refresh token.
+    pub(super) fn token_pair(
+        &self,
+        user: &UserRow,
+        session_id: Uuid,
+        refresh_token: String,
+        now: DateTime<Utc>,
+    ) -> AccountResult<TokenPair> {
+        let verified = user.email_verified_at.is_some();
+        let issued = self
+            .keys
+            .issue(user.id, session_id, &user.email, verified, now)?;
+        Ok(TokenPair {
+            access_token: issued.token,
+            expires_in: issued.expires_in,
+            refresh_token,
+            user: User::from(user),
+        })
+    }
+
+    /// Stores a stronger hash after a successful login; a failure only costs a
+    /// retry at the next login, so it is logged, not returned.
+    async fn rehash(&self, user: &UserRow, password: String) {
+        let result = async {
+            let hash = self.hasher.hash(password).await?;
+            let mut db = self.store.connection().await?;
+            db.set_password_hash(user.id, &hash, self.clock.now())
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = format!("{e:#}"), "password rehash failed");
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Mail that carries a single-use link: a fresh token (its hash stored, its
+//! plaintext only in the link) and the message around it.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::audit::EventKind;
+use super::crypto::{OpaqueToken, TokenHash};
+use super::outcomes::ClientContext;
+use super::policy::{RESET_TTL, VERIFICATION_TTL};
+use super::{AccountResult, Accounts};
+use crate::mail::{Email, MailKind};
+use crate::store::{EmailTokenPurpose, NewEmailToken};
+
+pub(super) struct LinkMail {
+    token: TokenHash,
+    purpose: EmailTokenPurpose,
+    expires_at: DateTime<Utc>,
+    email: Email,
+}
+
+impl LinkMail {
+    /// The token row to store for `user`.
+    pub fn token_for(&self, user: Uuid, now: DateTime<Utc>) -> NewEmailToken {
+        NewEmailToken {
+            digest: self.token.0,
+            user_id: user,
+            purpose: self.purpose,
+            created_at: now,
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// The message, sent to `recipient`.
+    pub fn email_to(self, recipient: String) -> Email {
+        Email {
+            to: recipient,
+            ..self.email
+        }
+    }
+}
+
+/// `base` with `?token=…` appended, keeping any query it already has.
+fn link(base: &url::Url, token: &str) -> String {
+    let mut url = base.clone();
+    url.query_pairs_mut().append_pair("token", token);
+    url.into()
+}
+
+impl Accounts {
+    /// A new link mail of `kind` for `to`: verification links live 24 hours,
+    /// reset links (also in "account exists") one hour.
+    pub(super) fn link_mail(
+        &self,
+        kind: MailKind,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> AccountResult<LinkMail> {
+        let token = OpaqueToken::generate()?;
+        let (base, purpose, expires_at) = match kind {
+            MailKind::VerifyEmail => (
+                self.config.verification_url(),
+                EmailTokenPurpose::VerifyEmail,
+                now + VERIFICATION_TTL,
+            ),
+            MailKind::PasswordReset | MailKind::AccountExists => (
+                self.config.password_reset_url(),
+                EmailTokenPurpose::PasswordReset,
+                now + RESET_TTL,
+            ),
+        };
+        let email = self
+            .composer
+            .compose(kind, to, &link(&base, &token.plaintext))?;
+        Ok(LinkMail {
+            token: token.hash,
+            purpose,
+            expires_at,
+            email,
+        })
+    }
+
+    /// Sends `mail` to the account with this email (an unverified one only, with
+    /// `only_unverified`), storing its token and recording `event` in the same
+    /// transaction. Without such an account nothing happens, and the caller
+    /// answers the same.
+    pub(super) async fn mail_link_to_account(
+        &self,
+        email: &str,
+        only_unverified: bool,
+        mail: LinkMail,
+        event: Option<(EventKind, &ClientContext)>,
+    ) -> AccountResult<()> {
+        let now = self.clock.now();
+        let mut work = self.begin().await?;
+        let Some(user) = work.user_by_email(email).await? else {
+            return Ok(());
+        };
+        if only_unverified && user.email_verified_at.is_some() {
+            return Ok(());
+        }
+        work.insert_email_token(&mail.token_for(user.id, now))
+            .await?;
+        if let Some((kind, client)) = event {
+            work.event(kind, Some(user.id), None, client, now).await?;
+        }
+        // Mail goes to the address on the account, however the request spelled it.
+        work.mail(mail.email_to(user.email), now).await?;
+        work.commit().await
+    }
+}

@@ -1,0 +1,107 @@
+//! The core: every account flow (register, verify, log in, refresh, log out,
+//! recover, change, sessions, the audit trail, introspection) as methods of
+//! [`Accounts`] taking plain inputs and returning plain outcomes or one
+//! [`AccountError`]. It decides every rule: token lifetimes, the enumeration
+//! defences, the refresh decision, the session policy and the audit events. It
+//! knows nothing of HTTP; each door (the HTTP API today) maps its inputs and
+//! outcomes. It writes through the store and queues mail through the outbox.
+
+mod audit;
+pub mod crypto;
+mod error;
+mod introspection;
+mod login;
+mod mailings;
+mod outcomes;
+mod passwords;
+mod policy;
+mod refresh;
+mod registration;
+mod sessions;
+mod signing_keys;
+mod unit_of_work;
+mod verification;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crypto::{PublicKey, looks_like_token};
+pub use error::{AccountError, AccountResult};
+pub use introspection::{ActiveToken, ServiceCaller};
+pub use outcomes::*;
+pub use passwords::PasswordReset;
+pub use registration::Registration;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::mail::{Composer, OutboxSignal};
+use crate::store::Store;
+use crate::templates::Templates;
+use crypto::{JwtKeys, PasswordHasherPool};
+use policy::SessionPolicy;
+
+pub struct Accounts {
+    config: Arc<Config>,
+    store: Store,
+    hasher: PasswordHasherPool,
+    keys: JwtKeys,
+    composer: Composer,
+    outbox: OutboxSignal,
+    policy: SessionPolicy,
+    clock: Clock,
+}
+
+impl Accounts {
+    /// Loads (or makes) the signing keys and starts the password hasher.
+    pub async fn build(
+        config: Arc<Config>,
+        store: Store,
+        templates: Arc<Templates>,
+        outbox: OutboxSignal,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let keys = signing_keys::load(&config, &store, clock.now()).await?;
+        let hasher = PasswordHasherPool::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.argon2_parallelism,
+            config.max_concurrent_hashes(),
+        )
+        .await?;
+        let composer = Composer::new(templates, &config.product_name)?;
+        let policy = SessionPolicy::new(
+            config.refresh_token_ttl,
+            config.session_max_lifetime,
+            config.refresh_grace_period,
+        )?;
+        Ok(Self {
+            config,
+            store,
+            hasher,
+            keys,
+            composer,
+            outbox,
+            policy,
+            clock,
+        })
+    }
+
+    /// Whether the database answers (within two seconds).
+    pub async fn ready(&self) -> bool {
+        let ping = async { self.store.connection().await?.ping().await };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), ping).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// The keys whose access tokens verify, the signing key first.
+    pub fn public_keys(&self) -> &[PublicKey] {
+        self.keys.public_keys()
+    }
+
+    /// The `kid` of the key that signs new access tokens.
+    pub fn signing_kid(&self) -> &str {
+        self.keys.current_kid()
+    }
+}

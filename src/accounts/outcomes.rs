@@ -1,0 +1,109 @@
+//! What the flows take and give back: plain data that every door maps to its
+//! own encoding.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::store::UserRow;
+
+/// Who made a request, as sessions and the audit trail record it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientContext {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// A user as clients see it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&UserRow> for User {
+    fn from(row: &UserRow) -> Self {
+        User {
+            id: row.id,
+            email: row.email.clone(),
+            email_verified: row.email_verified_at.is_some(),
+            name: row.name.clone(),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A fresh access token and refresh token for one session.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: User,
+}
+
+/// How a registration ended.
+#[derive(Debug)]
+pub enum Registered {
+    /// Verification on: the same answer for a new and a taken email.
+    VerificationSent,
+    /// Verification off: the account and its first session.
+    LoggedIn(TokenPair),
+}
+
+/// The holder of a valid access token whose session is active.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub session_id: Uuid,
+}
+
+/// One active session of a user.
+#[derive(Debug)]
+pub struct Session {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    /// When it ends unless refreshed (never later than its absolute end).
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Whether this is the caller's own session.
+    pub current: bool,
+}
+
+/// Which sessions a logout ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogoutScope {
+    /// Only the session of the presented token.
+    #[default]
+    Local,
+    /// Every other session of the user.
+    Others,
+    /// Every session of the user.
+    Global,
+}
+
+/// One security event of an account.
+#[derive(Debug)]
+pub struct Event {
+    pub id: Uuid,
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    pub session_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A page of events, newest first.
+#[derive(Debug)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// The cursor of the next (older) page; `None` on the last page.
+    pub next_before: Option<Uuid>,
+}

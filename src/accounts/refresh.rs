@@ -1,0 +1,115 @@
+//! Refresh-token rotation. The token's row is locked, the policy decides on what
+//! it says, and the decision is written in the same transaction, so concurrent
+//! refreshes of one token are decided one after the other.
+
+use chrono::{DateTime, Utc};
+
+use super::audit::EventKind;
+use super::crypto::{OpaqueToken, TokenHash, looks_like_token};
+use super::error::AccountError;
+use super::outcomes::{ClientContext, TokenPair};
+use super::policy::{RefreshDecision, RefreshState};
+use super::unit_of_work::Work;
+use super::{AccountResult, Accounts};
+use crate::store::{LockedRefreshToken, RevokeScope};
+
+/// A presented refresh token that the policy accepts, still locked by `work`.
+pub(super) struct Accepted {
+    pub work: Work,
+    pub locked: LockedRefreshToken,
+    pub idle_expires_at: DateTime<Utc>,
+    /// A live token (rotate it), or one rotated within the grace period (only
+    /// issue another successor).
+    pub live: bool,
+}
+
+impl Accounts {
+    /// Exchanges a refresh token for a new pair of the same session: a live token
+    /// is rotated; one rotated within the grace period gets another successor; one
+    /// rotated before it revokes the session.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientContext,
+    ) -> AccountResult<TokenPair> {
+        let now = self.clock.now();
+        let Accepted {
+            mut work,
+            locked,
+            idle_expires_at,
+            live,
+        } = self
+            .accept_refresh_token(refresh_token, client, now)
+            .await?;
+        if live {
+            let presented = TokenHash::of(refresh_token);
+            work.mark_refresh_token_rotated(&presented.0, now).await?;
+        }
+        let successor = OpaqueToken::generate()?;
+        let session = locked.session_id;
+        work.insert_refresh_token(session, &successor.hash.0, now)
+            .await?;
+        work.touch_session(session, now, idle_expires_at).await?;
+        let user = work
+            .user_by_id(locked.user_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("session {session} has no user"))?;
+        work.commit().await?;
+        self.token_pair(&user, session, successor.plaintext, now)
+    }
+
+    /// Begins a transaction, locks the presented token and asks the policy.
+    /// Refused, unknown or malformed tokens are `InvalidRefreshToken`; a reuse
+    /// after the grace period revokes the session (committed) and is refused too.
+    pub(super) async fn accept_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientContext,
+        now: DateTime<Utc>,
+    ) -> AccountResult<Accepted> {
+        if !looks_like_token(refresh_token) {
+            return Err(AccountError::InvalidRefreshToken);
+        }
+        let mut work = self.begin().await?;
+        let presented = TokenHash::of(refresh_token);
+        let Some(locked) = work.lock_refresh_token(&presented.0).await? else {
+            return Err(AccountError::InvalidRefreshToken);
+        };
+        let (idle_expires_at, live) = match self.policy.decide(&RefreshState::from(&locked), now) {
+            RefreshDecision::Rotate { idle_expires_at } => (idle_expires_at, true),
+            RefreshDecision::GraceReissue { idle_expires_at } => (idle_expires_at, false),
+            RefreshDecision::Refuse => return Err(AccountError::InvalidRefreshToken),
+            RefreshDecision::RevokeForReuse => {
+                self.revoke_for_reuse(work, &locked, client, now).await?;
+                return Err(AccountError::InvalidRefreshToken);
+            }
+        };
+        Ok(Accepted {
+            work,
+            locked,
+            idle_expires_at,
+            live,
+        })
+    }
+
+    /// A rotated token came back after the grace period: it leaked, so the whole
+    /// session goes, and the trail says why.
+    async fn revoke_for_reuse(
+        &self,
+        mut work: Work,
+        locked: &LockedRefreshToken,
+        client: &ClientContext,
+        now: DateTime<Utc>,
+    ) -> AccountResult<()> {
+        let (user, session) = (locked.user_id, locked.session_id);
+        let scope = RevokeScope::One(session);
+        work.revoke_sessions(user, scope, "refresh_token_reuse", now)
+            .await?;
+        let reused = EventKind::RefreshTokenReused;
+        work.event(reused, Some(user), Some(session), client, now)
+            .await?;
+        work.commit().await?;
+        tracing::warn!(%session, "rotated refresh token reused after the grace period; session revoked");
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Registration. With verification on, a new and a taken email get the same
+//! answer after the same work; the owner of a taken one is told by mail.
+
+use uuid::Uuid;
+
+use super::audit::EventKind;
+use super::outcomes::{ClientContext, Registered, TokenPair};
+use super::{AccountResult, Accounts};
+use crate::mail::MailKind;
+use crate::store::{NewUser, StoreError};
+
+/// A sign-up as the client sent it (email trimmed, password as typed).
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: Option<String>,
+}
+
+impl Accounts {
+    pub async fn register(
+        &self,
+        form: Registration,
+        client: &ClientContext,
+    ) -> AccountResult<Registered> {
+        // Hash first, whatever happens next: a taken email costs the same time.
+        let password_hash = self.hasher.hash(form.password).await?;
+        let user = NewUser {
+            id: Uuid::new_v4(),
+            email: form.email,
+            password_hash,
+            name: form.name,
+            created_at: self.clock.now(),
+        };
+        if !self.config.require_email_verification {
+            let pair = self.register_and_log_in(user, client).await?;
+            return Ok(Registered::LoggedIn(pair));
+        }
+        self.register_for_verification(user, client).await?;
+        Ok(Registered::VerificationSent)
+    }
+
+    /// Verification off: the account and its first session in one transaction;
+    /// a taken email is [`AccountError::EmailTaken`](super::AccountError::EmailTaken).
+    async fn register_and_log_in(
+        &self,
+        user: NewUser,
+        client: &ClientContext,
+    ) -> AccountResult<TokenPair> {
+        let mut work = self.begin().await?;
+        let row = work.insert_user(&user).await?;
+        let registered = EventKind::Registered;
+        work.event(registered, Some(row.id), None, client, user.created_at)
+            .await?;
+        let pair = self.start_session(&mut work, &row, client).await?;
+        work.commit().await?;
+        Ok(pair)
+    }
+
+    /// Verification on: a new account gets a verification link; a taken address
+    /// gets an "account exists" mail with a reset link.
+    async fn register_for_verification(
+        &self,
+        user: NewUser,
+        client: &ClientContext,
+    ) -> AccountResult<()> {
+        // Both mails are composed up front, so a new and a taken email cost the same.
+        let now = user.created_at;
+        let verify = self.link_mail(MailKind::VerifyEmail, &user.email, now)?;
+        let exists = self.link_mail(MailKind::AccountExists, &user.email, now)?;
+        let mut work = self.begin().await?;
+        let row = match work.insert_user(&user).await {
+            Ok(row) => row,
+            Err(StoreError::EmailTaken) => {
+                drop(work);
+                return self
+                    .mail_link_to_account(&user.email, false, exists, None)
+                    .await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        work.insert_email_token(&verify.token_for(row.id, now))
+            .await?;
+        work.event(EventKind::Registered, Some(row.id), None, client, now)
+            .await?;
+        work.mail(verify.email_to(row.email), now).await?;
+        work.commit().await
+    }
+}

@@ -1,0 +1,42 @@
+//! Email verification: spending the emailed token, and sending a new link.
+
+use super::audit::EventKind;
+use super::crypto::{TokenHash, looks_like_token};
+use super::error::AccountError;
+use super::outcomes::{ClientContext, User};
+use super::{AccountResult, Accounts};
+use crate::mail::MailKind;
+use crate::store::EmailTokenPurpose;
+
+impl Accounts {
+    /// Spends a verification token and marks the address verified. An unknown,
+    /// expired, used or reset token is `InvalidEmailToken`.
+    pub async fn verify_email(&self, token: &str, client: &ClientContext) -> AccountResult<User> {
+        if !looks_like_token(token) {
+            return Err(AccountError::InvalidEmailToken);
+        }
+        let now = self.clock.now();
+        let digest = TokenHash::of(token).0;
+        let purpose = EmailTokenPurpose::VerifyEmail;
+        let mut work = self.begin().await?;
+        let Some(user) = work.spend_email_token(&digest, purpose, now).await? else {
+            return Err(AccountError::InvalidEmailToken);
+        };
+        work.mark_email_verified(user, now).await?;
+        work.event(EventKind::EmailVerified, Some(user), None, client, now)
+            .await?;
+        let row = work
+            .user_by_id(user)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("email token of a missing user"))?;
+        work.commit().await?;
+        Ok(User::from(&row))
+    }
+
+    /// Mails a new verification link if the address has an unverified account;
+    /// answers the same in every case.
+    pub async fn resend_verification(&self, email: &str) -> AccountResult<()> {
+        let mail = self.link_mail(MailKind::VerifyEmail, email, self.clock.now())?;
+        self.mail_link_to_account(email, true, mail, None).await
+    }
+}

@@ -1,0 +1,48 @@
+//! What differs between the two databases, in one small trait: how a write
+//! transaction begins and the two statements whose locking differs. Everything
+//! else is the same SQL on both (`$n` placeholders, `returning`, `on conflict`),
+//! written once in the `*_sql.rs` files as functions generic over [`Backend`].
+
+use std::future::Future;
+
+use sqlx::{Database, Pool, Transaction};
+
+pub trait Backend: Database {
+    /// Reads a refresh token and its session, locked until the transaction ends,
+    /// so concurrent refreshes of one token are serialised.
+    const LOCK_REFRESH_TOKEN: &'static str;
+    /// Claims due outbox rows that no other worker holds.
+    const CLAIM_MAIL: &'static str;
+
+    /// Begins a transaction that is going to write.
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+}
+
+/// The shared SQL, as associated functions of one type per backend so that the
+/// generic bounds are written once per file rather than once per function.
+pub struct Sql<DB>(std::marker::PhantomData<DB>);
+
+/// A connection the core runs statements on: a write transaction, or a pooled
+/// connection in autocommit mode for reads.
+pub enum Link<DB: Database> {
+    Transaction(Transaction<'static, DB>),
+    Autocommit(sqlx::pool::PoolConnection<DB>),
+}
+
+impl<DB: Database> Link<DB> {
+    pub fn connection(&mut self) -> &mut DB::Connection {
+        match self {
+            Link::Transaction(tx) => tx,
+            Link::Autocommit(conn) => conn,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Link::Transaction(tx) => tx.commit().await,
+            Link::Autocommit(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! [`Db`]: one connection, in a transaction or not, and the statements the core
+//! can run on it. Each method runs the one shared statement of `account_sql.rs`
+//! or `record_sql.rs` on whichever backend this is.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Sqlite};
+use uuid::Uuid;
+
+use super::backend::{Link, Sql};
+use super::rows::*;
+
+pub struct Db {
+    link: Links,
+}
+
+enum Links {
+    Postgres(Link<Postgres>),
+    Sqlite(Link<Sqlite>),
+}
+
+/// Runs a statement of [`Sql`] with this connection's backend.
+macro_rules! run {
+    ($db:ident.$statement:ident($($arg:expr),*)) => {
+        match &mut $db.link {
+            Links::Postgres(link) => Sql::<Postgres>::$statement(link.connection(), $($arg),*).await,
+            Links::Sqlite(link) => Sql::<Sqlite>::$statement(link.connection(), $($arg),*).await,
+        }
+    };
+}
+
+impl Db {
+    pub(super) fn postgres(link: Link<Postgres>) -> Self {
+        Db {
+            link: Links::Postgres(link),
+        }
+    }
+
+    pub(super) fn sqlite(link: Link<Sqlite>) -> Self {
+        Db {
+            link: Links::Sqlite(link),
+        }
+    }
+
+    /// Commits a transaction (a no-op on an autocommit connection).
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.link {
+            Links::Postgres(link) => link.commit().await?,
+            Links::Sqlite(link) => link.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&mut self) -> StoreResult<()> {
+        run!(self.ping())
+    }
+
+    // --- users and email tokens ------------------------------------------------
+
+    /// A taken email (compared case-insensitively) is [`StoreError::EmailTaken`].
+    pub async fn insert_user(&mut self, user: &NewUser) -> StoreResult<UserRow> {
+        run!(self.insert_user(user))
+    }
+
+    /// The user with this email, compared case-insensitively.
+    pub async fn user_by_email(&mut self, email: &str) -> StoreResult<Option<UserRow>> {
+        run!(self.user_by_email(email))
+    }
+
+    pub async fn user_by_id(&mut self, id: Uuid) -> StoreResult<Option<UserRow>> {
+        run!(self.user_by_id(id))
+    }
+
+    pub async fn set_password_hash(
+        &mut self,
+        user: Uuid,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.set_password_hash(user, hash, now))
+    }
+
+    /// Sets `email_verified_at` unless it is already set.
+    pub async fn mark_email_verified(&mut self, user: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        run!(self.mark_email_verified(user, now))
+    }
+
+    pub async fn insert_email_token(&mut self, token: &NewEmailToken) -> StoreResult<()> {
+        run!(self.insert_email_token(token))
+    }
+
+    /// Marks an unused, unexpired token of this purpose used; returns its user.
+    /// Of two concurrent uses, one wins.
+    pub async fn spend_email_token(
+        &mut self,
+        digest: &TokenDigest,
+        purpose: EmailTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
+        run!(self.spend_email_token(digest, purpose, now))
+    }
+
+    /// Marks every unused token of this user and purpose used.
+    pub async fn spend_all_email_tokens(
+        &mut self,
+        user: Uuid,
+        purpose: EmailTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.spend_all_email_tokens(user, purpose, now))
+    }
+
+    // --- sessions and refresh tokens ---------------------------------------------
+
+    pub async fn insert_session(&mut self, session: &NewSession) -> StoreResult<()> {
+        run!(self.insert_session(session))
+    }
+
+    pub async fn insert_refresh_token(
+        &mut self,
+        session: Uuid,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.insert_refresh_token(session, digest, now))
+    }
+
+    /// The token and its session, locked until the transaction ends, so that
+    /// concurrent refreshes of one token are serialised.
+    pub async fn lock_refresh_token(
+        &mut self,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<LockedRefreshToken>> {
+        run!(self.lock_refresh_token(digest))
+    }
+
+    pub async fn mark_refresh_token_rotated(
+        &mut self,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.mark_refresh_token_rotated(digest, now))
+    }
+
+    /// Records a use of the session and moves its idle expiry.
+    pub async fn touch_session(
+        &mut self,
+        session: Uuid,
+        now: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.touch_session(session, now, idle_expires_at))
+    }
+
+    /// Revokes the user's sessions in `scope` that were still unrevoked; returns their ids.
+    pub async fn revoke_sessions(
+        &mut self,
+        user: Uuid,
+        scope: RevokeScope,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>> {
+        run!(self.revoke_sessions(user, scope, reason, now))
+    }
+
+    /// The user of a session that is neither revoked nor expired.
+    pub async fn active_session_user(
+        &mut self,
+        session: Uuid,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRow>> {
+        run!(self.active_session_user(session, user, now))
+    }
+
+    /// A user's sessions that are neither revoked nor expired, most recently used first.
+    pub async fn active_sessions(
+        &mut self,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionRow>> {
+        run!(self.active_sessions(user, now))
+    }
+
+    // --- audit trail, outbox, keys ----------------------------------------------
+
+    pub async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<()> {
+        run!(self.insert_event(event))
+    }
+
+    /// A user's events, newest first, strictly older than `before` when given.
+    pub async fn events(
+        &mut self,
+        user: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>> {
+        run!(self.events(user, before, limit))
+    }
+
+    pub async fn queue_mail(
+        &mut self,
+        message: &OutboxMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.queue_mail(message, now))
+    }
+
+    /// Claims up to `limit` due messages until `lease_until` (another worker skips
+    /// them meanwhile; a crashed worker's claim expires), in queue order.
+    pub async fn claim_mail(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        run!(self.claim_mail(now, lease_until, limit))
+    }
+
+    /// Marks a message sent and forgets its bodies.
+    pub async fn mail_sent(&mut self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        run!(self.mail_sent(id, now))
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or dead when `None`.
+    pub async fn mail_failed(
+        &mut self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        run!(self.mail_failed(id, error, retry_at, now))
+    }
+
+    /// Stores `key` as the current signing key unless there is one already.
+    pub async fn offer_signing_key(&mut self, key: &SigningKeyRow) -> StoreResult<()> {
+        run!(self.offer_signing_key(key))
+    }
+
+    /// Keys not retired before `retired_after`, the current one first.
+    pub async fn signing_keys(
+        &mut self,
+        retired_after: DateTime<Utc>,
+    ) -> StoreResult<Vec<SigningKeyRow>> {
+        run!(self.signing_keys(retired_after))
+    }
+}
