@@ -7,6 +7,7 @@
 mod helpers;
 mod smtp;
 
+mod architecture;
 mod audit;
 mod backends;
 mod concurrency;
