@@ -101,13 +101,7 @@ async fn signing_up_records_registration_verification_and_login_newest_first() {
     let fields: BTreeSet<&str> =
         ["id", "type", "created_at", "session_id", "ip", "user_agent"].into();
     for event in &events {
-        let keys: BTreeSet<&str> = event
-            .as_object()
-            .expect("an event is an object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(keys, fields, "{event}");
+        assert_eq!(field_names(event), fields, "{event}");
         uuid::Uuid::parse_str(event["id"].as_str().expect("id")).expect("id is a uuid");
     }
     let times: Vec<_> = events.iter().map(|e| rfc3339(&e["created_at"])).collect();

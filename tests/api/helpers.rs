@@ -9,6 +9,7 @@ pub use app::*;
 pub use mail::*;
 pub use problems::*;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -82,9 +83,16 @@ impl Reply {
     }
 
     #[track_caller]
-    pub fn assert_status(&self, status: StatusCode) -> &Reply {
+    pub fn assert_status(&self, status: StatusCode) {
         assert_eq!(self.status, status, "{}", self.text);
-        self
+    }
+
+    /// An HTML page (what a browser gets from the links in the mail) with this status.
+    #[track_caller]
+    pub fn assert_page(&self, status: StatusCode) {
+        self.assert_status(status);
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
     }
 
     /// 204 with nothing in the body.
@@ -373,6 +381,14 @@ pub fn random_token() -> String {
         uuid::Uuid::new_v4().simple()
     );
     hex[..43].to_owned()
+}
+
+/// The field names of a JSON object.
+#[track_caller]
+pub fn field_names(object: &Value) -> BTreeSet<&str> {
+    let fields = object.as_object();
+    let fields = fields.unwrap_or_else(|| panic!("not an object: {object}"));
+    fields.keys().map(String::as_str).collect()
 }
 
 /// An RFC 3339 time of a response.

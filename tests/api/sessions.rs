@@ -86,13 +86,7 @@ async fn each_login_is_listed_with_exactly_the_documented_fields() {
     ]
     .into();
     for session in &list {
-        let fields: BTreeSet<&str> = session
-            .as_object()
-            .expect("a session is an object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(fields, expected_fields, "{session}");
+        assert_eq!(field_names(session), expected_fields, "{session}");
         assert_eq!(session["ip"], "127.0.0.1", "{session}");
     }
     let phone = entry(&list, &user.phone.sid).expect("phone listed");

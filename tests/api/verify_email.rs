@@ -78,12 +78,7 @@ async fn opening_the_link_shows_a_button_and_does_not_spend_the_token() {
     for _ in 0..2 {
         // What a mail scanner does: follow the link.
         let page = app.get(&format!("/verify-email?token={token}")).await;
-        assert_eq!(page.status, StatusCode::OK);
-        assert!(
-            page.header("content-type")
-                .unwrap_or_default()
-                .starts_with("text/html")
-        );
+        page.assert_page(StatusCode::OK);
         assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
         assert!(
             page.text
@@ -104,17 +99,16 @@ async fn opening_the_link_shows_a_button_and_does_not_spend_the_token() {
 async fn a_link_without_a_valid_token_shows_an_error_page() {
     let app = spawn_app().await;
     let page = app.get("/verify-email?token=%3Cscript%3E").await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    page.assert_page(StatusCode::BAD_REQUEST);
     assert!(
         page.text.contains("This link is not valid"),
         "{}",
         page.text
     );
     assert!(!page.text.contains("<script>") && !page.text.contains("<form"));
-    assert_eq!(
-        app.get("/verify-email").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    app.get("/verify-email")
+        .await
+        .assert_page(StatusCode::BAD_REQUEST);
 }
 
 async fn press_button(app: &TestApp, token: &str) -> Reply {
@@ -131,12 +125,12 @@ async fn the_button_verifies_and_shows_the_result() {
     let app = spawn_app().await;
     let (email, token) = registered(&app).await;
     let done = press_button(&app, &token).await;
-    assert_eq!(done.status, StatusCode::OK);
+    done.assert_page(StatusCode::OK);
     assert!(done.text.contains("Email confirmed"), "{}", done.text);
     assert_eq!(app.login(&email, PASSWORD).await.status, StatusCode::OK);
 
     let again = press_button(&app, &token).await;
-    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    again.assert_page(StatusCode::BAD_REQUEST);
     assert!(again.text.contains("invalid, expired or already used"));
 }
 
