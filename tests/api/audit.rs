@@ -10,18 +10,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// REFRESH_GRACE_PERIOD by default, plus one second.
-const AFTER_GRACE: Duration = Duration::from_secs(11);
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// POST `body` to `path` as a client with this User-Agent.
 async fn post(app: &TestApp, path: &str, user_agent: &str, body: Value) -> Reply {
     let request = app.request(Method::POST, path).user_agent(user_agent);
     request.json(&body).send().await
-}
-
-async fn login(app: &TestApp, email: &str, password: &str, user_agent: &str) -> Tokens {
-    Tokens::of(&app.login_with_agent(email, password, user_agent).await)
 }
 
 /// Registers (agent "Register/1"), verifies (agent "Verify/1") and logs in
@@ -33,7 +27,7 @@ async fn signed_up(app: &TestApp, email: &str) -> Tokens {
     let token = app.mailed_token(email, VERIFY).await;
     let verified = post(app, "/verify-email", "Verify/1", json!({"token": token})).await;
     verified.assert_status(StatusCode::OK);
-    login(app, email, PASSWORD, "Login/1").await
+    Tokens::of(&app.login_with_agent(email, PASSWORD, "Login/1").await)
 }
 
 /// GET /me/events with this query string, asserting a 200 page.
@@ -176,11 +170,11 @@ async fn reusing_a_rotated_refresh_token_after_the_grace_window_records_refresh_
     let app = spawn_app().await;
     let email = unique_email();
     let watcher = signed_up(&app, &email).await;
-    let stolen = login(&app, &email, PASSWORD, "Login/2").await;
+    let stolen = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/2").await);
     let rotated = app.refresh(&stolen.refresh).await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
 
-    app.advance(AFTER_GRACE);
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
     let body = json!({"refresh_token": stolen.refresh});
     post(&app, "/refresh", "Thief/1", body)
         .await
@@ -196,7 +190,7 @@ async fn logging_out_records_logged_out_for_that_session() {
     let app = spawn_app().await;
     let email = unique_email();
     let watcher = signed_up(&app, &email).await;
-    let leaving = login(&app, &email, PASSWORD, "Login/2").await;
+    let leaving = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/2").await);
     app.request(Method::POST, "/logout")
         .user_agent("Leaver/1")
         .bearer(&*leaving.access)
@@ -214,7 +208,7 @@ async fn deleting_a_session_records_session_revoked_naming_the_revoked_session()
     let app = spawn_app().await;
     let email = unique_email();
     let me = signed_up(&app, &email).await;
-    let lost_phone = login(&app, &email, PASSWORD, "Login/2").await;
+    let lost_phone = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/2").await);
     delete_session(&app, &me, &lost_phone.sid).await;
 
     let events = all_events(&app, &me.access).await;
@@ -243,7 +237,7 @@ async fn a_password_reset_records_the_request_and_its_completion() {
         .assert_no_content();
 
     // Every session ended with the reset: log in again to read the trail.
-    let me = login(&app, &email, NEW_PASSWORD, "Login/2").await;
+    let me = Tokens::of(&app.login_with_agent(&email, NEW_PASSWORD, "Login/2").await);
     let events = all_events(&app, &me.access).await;
     assert_eq!(
         kinds(&events[..3]),
@@ -291,7 +285,7 @@ async fn busy_user(app: &TestApp, rounds: usize) -> Tokens {
     let email = unique_email();
     let me = signed_up(app, &email).await;
     for _ in 0..rounds {
-        let other = login(app, &email, PASSWORD, "Login/n").await;
+        let other = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/n").await);
         delete_session(app, &me, &other.sid).await;
     }
     me

@@ -194,6 +194,11 @@ impl TestApp {
             .await
     }
 
+    /// Refreshes `refresh_token`, asserting a new token pair.
+    pub async fn refreshed(&self, refresh_token: &str) -> Tokens {
+        Tokens::of(&self.refresh(refresh_token).await)
+    }
+
     pub async fn me(&self, access_token: &str) -> Reply {
         self.get_bearer("/me", access_token).await
     }

@@ -12,8 +12,6 @@ use crate::helpers::*;
 
 const KEY_ONE: &str = "service-key-one-0123456789";
 const KEY_TWO: &str = "service-key-two-0123456789";
-/// REFRESH_GRACE_PERIOD by default, plus one second.
-const AFTER_GRACE: Duration = Duration::from_secs(11);
 
 async fn app_with_keys() -> TestApp {
     let keys = format!("{KEY_ONE},{KEY_TWO}");
@@ -150,13 +148,13 @@ async fn a_token_of_a_logged_out_session_is_inactive() {
 async fn tokens_of_a_session_revoked_for_refresh_token_reuse_are_inactive() {
     let app = app_with_keys().await;
     let login = app.signed_up().await;
-    let rotated = Tokens::of(&app.refresh(&login.refresh).await);
+    let rotated = app.refreshed(&login.refresh).await;
     assert_active(
         &introspect(&app, Some(KEY_ONE), &rotated.access).await,
         &rotated,
     );
 
-    app.advance(AFTER_GRACE);
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
     app.refresh(&login.refresh)
         .await
         .assert_problem(INVALID_REFRESH_TOKEN);
@@ -185,7 +183,7 @@ async fn an_expired_token_of_a_live_session_is_inactive() {
 
     // The session is live: back in the present, a refresh gives an active token.
     app.advance(Duration::from_secs(3600));
-    let fresh = Tokens::of(&app.refresh(&old.refresh).await);
+    let fresh = app.refreshed(&old.refresh).await;
     assert_active(
         &introspect(&app, Some(KEY_ONE), &fresh.access).await,
         &fresh,

@@ -57,7 +57,7 @@ async fn assert_password(app: &TestApp, email: &str, good: &str, bad: &str) {
 /// Both tokens of the session still work.
 async fn assert_alive(app: &TestApp, session: &Tokens) {
     app.assert_session_active(session).await;
-    Tokens::of(&app.refresh(&session.refresh).await);
+    app.refreshed(&session.refresh).await;
 }
 
 // --- POST /password/forgot ---------------------------------------------------------

@@ -11,16 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::helpers::*;
 
-/// REFRESH_GRACE_PERIOD by default.
-const GRACE: Duration = Duration::from_secs(10);
 /// REFRESH_TOKEN_TTL (idle timeout) by default.
 const IDLE: Duration = Duration::from_secs(30 * 24 * 3600);
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// Refreshes `token`, asserting success.
-async fn refreshed(app: &TestApp, token: &str) -> Tokens {
-    Tokens::of(&app.refresh(token).await)
-}
 
 #[tokio::test]
 async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
@@ -41,7 +34,7 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
     assert_eq!(second.sid, first.sid, "same session");
     assert_eq!(app.me(&second.access).await.status, StatusCode::OK);
 
-    let third = refreshed(&app, &second.refresh).await;
+    let third = app.refreshed(&second.refresh).await;
     assert_eq!(third.sid, first.sid);
     assert_ne!(third.refresh, second.refresh);
 }
@@ -50,13 +43,13 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
 async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_session() {
     let app = spawn_app().await;
     let login = app.signed_up().await;
-    let first_tab = refreshed(&app, &login.refresh).await;
+    let first_tab = app.refreshed(&login.refresh).await;
 
     // A second tab presents the token the first tab just rotated.
-    let second_tab = refreshed(&app, &login.refresh).await;
+    let second_tab = app.refreshed(&login.refresh).await;
     // A third one, a few seconds later but still inside the grace window.
-    app.advance(GRACE / 2);
-    let third_tab = refreshed(&app, &login.refresh).await;
+    app.advance(REFRESH_GRACE / 2);
+    let third_tab = app.refreshed(&login.refresh).await;
 
     let successors = [&first_tab, &second_tab, &third_tab];
     let distinct: HashSet<&str> = successors.iter().map(|p| p.refresh.as_str()).collect();
@@ -67,7 +60,7 @@ async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_
     }
     // No tab is logged out: every successor keeps working.
     for tab in successors {
-        let next = refreshed(&app, &tab.refresh).await;
+        let next = app.refreshed(&tab.refresh).await;
         assert_eq!(next.sid, login.sid);
     }
 }
@@ -78,9 +71,9 @@ async fn a_rotated_token_reused_after_the_grace_window_revokes_the_whole_session
     let email = unique_email();
     let stolen = Tokens::of(&app.signed_up_user(&email).await);
     let other_device = Tokens::of(&app.login(&email, PASSWORD).await);
-    let successor = refreshed(&app, &stolen.refresh).await;
+    let successor = app.refreshed(&stolen.refresh).await;
 
-    app.advance(GRACE + Duration::from_secs(1));
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
     app.refresh(&stolen.refresh)
         .await
         .assert_problem(INVALID_REFRESH_TOKEN);
@@ -93,7 +86,7 @@ async fn a_rotated_token_reused_after_the_grace_window_revokes_the_whole_session
 
     // The user's other session is untouched.
     assert_eq!(app.me(&other_device.access).await.status, StatusCode::OK);
-    let next = refreshed(&app, &other_device.refresh).await;
+    let next = app.refreshed(&other_device.refresh).await;
     assert_eq!(next.sid, other_device.sid);
     // The user is not locked out: a new login works.
     Tokens::of(&app.login(&email, PASSWORD).await);
@@ -103,14 +96,14 @@ async fn a_rotated_token_reused_after_the_grace_window_revokes_the_whole_session
 async fn the_grace_window_runs_from_the_first_rotation_and_reuse_does_not_extend_it() {
     let app = spawn_app().await;
     let login = app.signed_up().await;
-    let successor = refreshed(&app, &login.refresh).await;
+    let successor = app.refreshed(&login.refresh).await;
 
     // Reused inside the window: honoured, but the window keeps its start…
-    app.advance(GRACE * 3 / 5);
-    refreshed(&app, &login.refresh).await;
-    // …so a reuse that is within GRACE of the last reuse, but not of the
+    app.advance(REFRESH_GRACE * 3 / 5);
+    app.refreshed(&login.refresh).await;
+    // …so a reuse that is within the grace period of the last reuse, but not of the
     // rotation, is a replay.
-    app.advance(GRACE * 3 / 5);
+    app.advance(REFRESH_GRACE * 3 / 5);
     app.refresh(&login.refresh)
         .await
         .assert_problem(INVALID_REFRESH_TOKEN);
@@ -144,7 +137,7 @@ async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
         assert_eq!(pair.sid, login.sid);
     }
     for pair in &pairs {
-        let next = refreshed(&app, &pair.refresh).await;
+        let next = app.refreshed(&pair.refresh).await;
         assert_eq!(next.sid, login.sid);
     }
 }
@@ -198,7 +191,7 @@ async fn a_body_that_is_not_json_is_refused_without_consuming_the_token() {
         .assert_problem(malformed_json(
             "The request body is not valid JSON: trailing characters at line 1 column 64",
         ));
-    refreshed(&app, &login.refresh).await;
+    app.refreshed(&login.refresh).await;
 }
 
 #[tokio::test]
@@ -209,14 +202,14 @@ async fn a_refresh_token_unused_for_the_idle_timeout_expires() {
     let idle = Tokens::of(&app.login(&email, PASSWORD).await);
 
     app.advance(IDLE - Duration::from_secs(3600));
-    let active = refreshed(&app, &active.refresh).await;
+    let active = app.refreshed(&active.refresh).await;
     app.advance(Duration::from_secs(3600) + MINUTE);
 
     app.refresh(&idle.refresh)
         .await
         .assert_problem(INVALID_REFRESH_TOKEN);
     // The session refreshed an hour before the timeout had its idle expiry moved.
-    refreshed(&app, &active.refresh).await;
+    app.refreshed(&active.refresh).await;
 }
 
 #[tokio::test]
@@ -227,7 +220,7 @@ async fn each_refresh_slides_the_idle_timeout_but_never_the_absolute_lifetime() 
     // Refreshing every 50 minutes outlives the 1 h idle timeout (50, 100, 150, 175 min)…
     for step in [50, 50, 50, 25] {
         app.advance(MINUTE * step);
-        pair = refreshed(&app, &pair.refresh).await;
+        pair = app.refreshed(&pair.refresh).await;
     }
     // …until the 3 h absolute lifetime ends, although the last refresh was 10 minutes ago.
     app.advance(MINUTE * 10);
@@ -240,7 +233,7 @@ async fn each_refresh_slides_the_idle_timeout_but_never_the_absolute_lifetime() 
 async fn refresh_tokens_are_stored_only_as_their_sha256() {
     let app = spawn_app().await;
     let login = app.signed_up().await;
-    let rotated = refreshed(&app, &login.refresh).await;
+    let rotated = app.refreshed(&login.refresh).await;
 
     for token in [&login.refresh, &rotated.refresh] {
         let plaintext = rows_with_hash(&app, token.as_bytes()).await;

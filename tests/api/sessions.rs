@@ -149,7 +149,7 @@ async fn expires_at_is_in_the_future_and_never_later_than_the_absolute_lifetime(
     let mut access = user.phone.access.clone();
     for _ in 0..3 {
         app.advance(DAY * 29);
-        let device = Tokens::of(&app.refresh(&refresh).await);
+        let device = app.refreshed(&refresh).await;
         refresh = device.refresh;
         access = device.access;
     }
@@ -177,7 +177,7 @@ async fn last_used_at_moves_forward_when_the_session_is_refreshed() {
     );
 
     app.advance(Duration::from_secs(3600));
-    let phone = Tokens::of(&app.refresh(&user.phone.refresh).await);
+    let phone = app.refreshed(&user.phone.refresh).await;
     let after = sessions(&app, &phone.access).await;
     let phone_after = entry(&after, &user.phone.sid).expect("phone");
     let laptop_after = entry(&after, &user.laptop.sid).expect("laptop");

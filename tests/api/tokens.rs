@@ -222,7 +222,7 @@ async fn access_tokens_are_eddsa_jwts_with_the_documented_claims() {
     assert_eq!(claims["exp"].as_i64(), Some(iat + 900), "15 minutes");
 
     // Every token has its own jti.
-    let next = Tokens::of(&app.refresh(&login.refresh).await);
+    let next = app.refreshed(&login.refresh).await;
     assert_ne!(jwt_claims(&next.access)["jti"], claims["jti"]);
 }
 

@@ -42,6 +42,9 @@ pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// REFRESH_GRACE_PERIOD by default: a rotated refresh token still works this long.
+pub const REFRESH_GRACE: Duration = Duration::from_secs(10);
+
 /// Later flags override earlier ones, so a test's `extra` beats the defaults.
 #[derive(Parser)]
 #[command(args_override_self = true)]
