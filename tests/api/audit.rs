@@ -5,65 +5,29 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// One logged-in session's tokens.
-type Login = Tokens;
-
-/// REFRESH_GRACE_PERIOD by default, plus one second.
-const AFTER_GRACE: Duration = Duration::from_secs(11);
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-/// A request as a client with its own User-Agent: `bearer` and `body` optional.
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    user_agent: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let mut req = app
-        .client
-        .request(method, app.url(path))
-        .header("user-agent", user_agent);
-    if let Some(token) = bearer {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    Reply::from(req.send().await.expect("request sent")).await
-}
-
+/// POST `body` to `path` as a client with this User-Agent.
 async fn post(app: &TestApp, path: &str, user_agent: &str, body: Value) -> Reply {
-    send(app, Method::POST, path, user_agent, None, Some(body)).await
-}
-
-async fn login(app: &TestApp, email: &str, password: &str, user_agent: &str) -> Login {
-    let body = json!({"email": email, "password": password});
-    Login::of(&post(app, "/login", user_agent, body).await)
+    let request = app.request(Method::POST, path).user_agent(user_agent);
+    request.json(&body).send().await
 }
 
 /// Registers (agent "Register/1"), verifies (agent "Verify/1") and logs in
 /// (agent "Login/1"), so each event can be traced to its request.
-async fn signed_up(app: &TestApp, email: &str) -> Login {
+async fn signed_up(app: &TestApp, email: &str) -> Tokens {
     let body = json!({"email": email, "password": PASSWORD});
     let registered = post(app, "/register", "Register/1", body).await;
-    assert_eq!(
-        registered.status,
-        StatusCode::ACCEPTED,
-        "{}",
-        registered.text
-    );
-    let token = app.verification_token(email).await;
+    registered.assert_status(StatusCode::ACCEPTED);
+    let token = app.mailed_token(email, VERIFY).await;
     let verified = post(app, "/verify-email", "Verify/1", json!({"token": token})).await;
-    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
-    login(app, email, PASSWORD, "Login/1").await
+    verified.assert_status(StatusCode::OK);
+    Tokens::of(&app.login_with_agent(email, PASSWORD, "Login/1").await)
 }
 
 /// GET /me/events with this query string, asserting a 200 page.
@@ -114,13 +78,6 @@ fn assert_recorded(event: &Value, user_agent: &str, session: Option<&str>) {
     }
 }
 
-fn time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an RFC 3339 time: {value}"))
-}
-
 #[tokio::test]
 async fn signing_up_records_registration_verification_and_login_newest_first() {
     let app = spawn_app().await;
@@ -138,16 +95,10 @@ async fn signing_up_records_registration_verification_and_login_newest_first() {
     let fields: BTreeSet<&str> =
         ["id", "type", "created_at", "session_id", "ip", "user_agent"].into();
     for event in &events {
-        let keys: BTreeSet<&str> = event
-            .as_object()
-            .expect("an event is an object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(keys, fields, "{event}");
+        assert_eq!(field_names(event), fields, "{event}");
         uuid::Uuid::parse_str(event["id"].as_str().expect("id")).expect("id is a uuid");
     }
-    let times: Vec<DateTime<Utc>> = events.iter().map(|e| time(&e["created_at"])).collect();
+    let times: Vec<_> = events.iter().map(|e| rfc3339(&e["created_at"])).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 }
 
@@ -177,7 +128,7 @@ async fn a_wrong_password_records_login_failed_on_that_account() {
     let body = json!({"email": email, "password": "not the password"});
     post(&app, "/login", "Guesser/1", body)
         .await
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(INVALID_CREDENTIALS);
 
     let events = all_events(&app, &me.access).await;
     assert_eq!(events[0]["type"], "login_failed", "newest: {events:#?}");
@@ -197,7 +148,7 @@ async fn a_failed_login_for_an_unknown_email_shows_up_for_nobody() {
     let body = json!({"email": unknown, "password": PASSWORD});
     post(&app, "/login", "Guesser/1", body)
         .await
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(INVALID_CREDENTIALS);
 
     assert_eq!(
         app.count("audit_events").await,
@@ -219,15 +170,15 @@ async fn reusing_a_rotated_refresh_token_after_the_grace_window_records_refresh_
     let app = spawn_app().await;
     let email = unique_email();
     let watcher = signed_up(&app, &email).await;
-    let stolen = login(&app, &email, PASSWORD, "Login/2").await;
+    let stolen = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/2").await);
     let rotated = app.refresh(&stolen.refresh).await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
 
-    app.advance(AFTER_GRACE);
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
     let body = json!({"refresh_token": stolen.refresh});
     post(&app, "/refresh", "Thief/1", body)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 
     let events = all_events(&app, &watcher.access).await;
     assert_eq!(events[0]["type"], "refresh_token_reused", "{events:#?}");
@@ -239,17 +190,13 @@ async fn logging_out_records_logged_out_for_that_session() {
     let app = spawn_app().await;
     let email = unique_email();
     let watcher = signed_up(&app, &email).await;
-    let leaving = login(&app, &email, PASSWORD, "Login/2").await;
-    let reply = send(
-        &app,
-        Method::POST,
-        "/logout",
-        "Leaver/1",
-        Some(&leaving.access),
-        None,
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let leaving = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/2").await);
+    app.request(Method::POST, "/logout")
+        .user_agent("Leaver/1")
+        .bearer(&*leaving.access)
+        .send()
+        .await
+        .assert_no_content();
 
     let events = all_events(&app, &watcher.access).await;
     assert_eq!(events[0]["type"], "logged_out", "{events:#?}");
@@ -261,18 +208,8 @@ async fn deleting_a_session_records_session_revoked_naming_the_revoked_session()
     let app = spawn_app().await;
     let email = unique_email();
     let me = signed_up(&app, &email).await;
-    let lost_phone = login(&app, &email, PASSWORD, "Login/2").await;
-    let path = format!("/sessions/{}", lost_phone.sid);
-    let reply = send(
-        &app,
-        Method::DELETE,
-        &path,
-        "Manager/1",
-        Some(&me.access),
-        None,
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    let lost_phone = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/2").await);
+    delete_session(&app, &me, &lost_phone.sid).await;
 
     let events = all_events(&app, &me.access).await;
     assert_eq!(events[0]["type"], "session_revoked", "{events:#?}");
@@ -285,23 +222,22 @@ async fn a_password_reset_records_the_request_and_its_completion() {
     let email = unique_email();
     signed_up(&app, &email).await;
 
-    let forgot = post(
+    post(
         &app,
         "/password/forgot",
         "Forgot/1",
         json!({"email": email}),
     )
-    .await;
-    assert_eq!(forgot.status, StatusCode::ACCEPTED, "{}", forgot.text);
-    let token = app
-        .mailed_token(&email, "Reset your", "/password/reset?token=")
-        .await;
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    let token = app.mailed_token(&email, RESET).await;
     let body = json!({"token": token, "password": NEW_PASSWORD});
-    let reset = post(&app, "/password/reset", "Reset/1", body).await;
-    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.text);
+    post(&app, "/password/reset", "Reset/1", body)
+        .await
+        .assert_no_content();
 
     // Every session ended with the reset: log in again to read the trail.
-    let me = login(&app, &email, NEW_PASSWORD, "Login/2").await;
+    let me = Tokens::of(&app.login_with_agent(&email, NEW_PASSWORD, "Login/2").await);
     let events = all_events(&app, &me.access).await;
     assert_eq!(
         kinds(&events[..3]),
@@ -320,39 +256,37 @@ async fn changing_the_password_records_password_changed_for_the_session_that_did
     let app = spawn_app().await;
     let me = signed_up(&app, &unique_email()).await;
     let body = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD});
-    let reply = send(
-        &app,
-        Method::POST,
-        "/password/change",
-        "Changer/1",
-        Some(&me.access),
-        Some(body),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    app.request(Method::POST, "/password/change")
+        .user_agent("Changer/1")
+        .bearer(&*me.access)
+        .json(&body)
+        .send()
+        .await
+        .assert_no_content();
 
     let events = all_events(&app, &me.access).await;
     assert_eq!(events[0]["type"], "password_changed", "{events:#?}");
     assert_recorded(&events[0], "Changer/1", Some(&me.sid));
 }
 
+/// DELETE /sessions/{sid} as `caller`, from agent "Manager/1".
+async fn delete_session(app: &TestApp, caller: &Tokens, sid: &str) {
+    let path = format!("/sessions/{sid}");
+    app.request(Method::DELETE, &path)
+        .user_agent("Manager/1")
+        .bearer(&*caller.access)
+        .send()
+        .await
+        .assert_no_content();
+}
+
 /// Gives the user 3 + 2 × `rounds` events: each round a login and its deletion.
-async fn busy_user(app: &TestApp, rounds: usize) -> Login {
+async fn busy_user(app: &TestApp, rounds: usize) -> Tokens {
     let email = unique_email();
     let me = signed_up(app, &email).await;
     for _ in 0..rounds {
-        let other = login(app, &email, PASSWORD, "Login/n").await;
-        let path = format!("/sessions/{}", other.sid);
-        let reply = send(
-            app,
-            Method::DELETE,
-            &path,
-            "Manager/1",
-            Some(&me.access),
-            None,
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+        let other = Tokens::of(&app.login_with_agent(&email, PASSWORD, "Login/n").await);
+        delete_session(app, &me, &other.sid).await;
     }
     me
 }
@@ -427,8 +361,7 @@ async fn a_limit_outside_1_to_100_is_a_validation_error() {
         let reply = app
             .get_bearer(&format!("/me/events{query}"), &me.access)
             .await;
-        reply.assert_problem(422, "validation_failed");
-        assert_eq!(reply.error_fields(), ["limit"], "{query}");
+        reply.assert_invalid(&[("limit", "must be a whole number between 1 and 100")]);
     }
     let one = page(&app, &me.access, "?limit=1").await;
     assert_eq!(one["events"].as_array().expect("events").len(), 1);
@@ -467,10 +400,10 @@ async fn events_need_a_valid_bearer_token() {
     let app = spawn_app().await;
     app.get("/me/events")
         .await
-        .assert_problem(401, "invalid_token");
+        .assert_problem(INVALID_ACCESS_TOKEN);
     app.get_bearer("/me/events", "not-a-jwt")
         .await
-        .assert_problem(401, "invalid_token");
+        .assert_problem(INVALID_ACCESS_TOKEN);
 }
 
 #[tokio::test]
@@ -482,11 +415,11 @@ async fn a_registration_that_fails_validation_records_nothing() {
     let short = json!({"email": unique_email(), "password": "short"});
     post(&app, "/register", "Register/1", short)
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_invalid(&[("password", "must be between 8 and 128 characters")]);
     let bad_email = json!({"email": "not an email", "password": PASSWORD});
     post(&app, "/register", "Register/1", bad_email)
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_invalid(&[("email", "must be a valid email address")]);
 
     assert_eq!(app.count("audit_events").await, before);
 }
@@ -497,23 +430,18 @@ async fn a_logout_that_fails_records_nothing() {
     let me = signed_up(&app, &unique_email()).await;
     let before = app.count("audit_events").await;
 
-    send(
-        &app,
-        Method::POST,
-        "/logout",
-        "Leaver/1",
-        Some("not-a-jwt"),
-        None,
-    )
-    .await
-    .assert_problem(401, "invalid_token");
-    send(&app, Method::POST, "/logout", "Leaver/1", None, None)
+    let logout = || app.request(Method::POST, "/logout").user_agent("Leaver/1");
+    logout()
+        .bearer("not-a-jwt")
+        .send()
         .await
-        .assert_problem(401, "unauthorized");
-    let unknown = json!({"refresh_token": "A".repeat(43)});
-    post(&app, "/logout", "Leaver/1", unknown)
+        .assert_problem(INVALID_ACCESS_TOKEN);
+    logout().send().await.assert_problem(NO_CREDENTIALS);
+    logout()
+        .json(&json!({"refresh_token": random_token()}))
+        .send()
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 
     assert_eq!(app.count("audit_events").await, before);
     let events = all_events(&app, &me.access).await;

@@ -48,11 +48,7 @@ async fn without_database_url_an_sqlite_file_is_created_under_data_dir() {
 async fn users_and_keys_survive_a_restart() {
     let first = spawn_app().await;
     let email = unique_email();
-    let login = first.signed_up_user(&email).await;
-    let access = login.body["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned();
+    let access = Tokens::of(&first.signed_up_user(&email).await).access;
 
     // A new process on the same database, as after `make run` is restarted.
     let restarted = spawn_sibling(&first, &[]).await;

@@ -1,233 +1,58 @@
-//! `spawn_app()`: the real application on 127.0.0.1:0, its own fresh database, and
-//! a real SMTP server that receives its mail.
-//!
-//! The backend comes from `TEST_BACKEND` (`sqlite`, the default, or `postgres`):
-//! `make test` runs this whole suite once per backend. PostgreSQL test databases
-//! are created on `TEST_DATABASE_URL`'s server and dropped afterwards; SQLite ones
-//! are files in a temporary folder.
+//! What tests do with the app: requests and replies, users and sessions, tokens,
+//! mail, and the exact problems errors must be. `use crate::helpers::*` brings it all.
 
-use std::path::PathBuf;
+mod app;
+mod mail;
+mod problems;
+
+pub use app::*;
+pub use mail::*;
+pub use problems::*;
+
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use auth_service::config::Config;
-use auth_service::{Application, Clock};
-use clap::Parser;
-use reqwest::{Response, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use reqwest::header::{CONTENT_TYPE, USER_AGENT};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{AnyPool, Connection, Executor, PgConnection};
 
-use crate::smtp::{ReceivedMail, SmtpServer};
+// --- Requests and replies ------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
+/// A request to the app under test, built step by step and sent with [`Request::send`].
+pub struct Request(reqwest::RequestBuilder);
 
-/// The backend this run of the suite tests.
-pub fn backend() -> Backend {
-    match std::env::var("TEST_BACKEND").as_deref() {
-        Ok("postgres") => Backend::Postgres,
-        Ok("sqlite") | Err(_) => Backend::Sqlite,
-        Ok(other) => panic!("TEST_BACKEND={other}: use postgres or sqlite"),
+impl Request {
+    /// Sends this `User-Agent`, as a browser or app would.
+    pub fn user_agent(self, agent: &str) -> Request {
+        Request(self.0.header(USER_AGENT, agent))
     }
-}
 
-/// Server that holds the per-test PostgreSQL databases.
-pub fn admin_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// How long a test waits for an email before failing.
-pub const MAIL_WAIT: Duration = Duration::from_secs(10);
-
-pub const PASSWORD: &str = "correct horse battery staple";
-
-/// Later flags override earlier ones, so a test's `extra` beats the defaults.
-#[derive(Parser)]
-#[command(args_override_self = true)]
-struct TestCli {
-    #[command(flatten)]
-    config: Config,
-}
-
-/// A test's own database, removed when the test ends.
-#[derive(Clone)]
-pub enum TestDatabase {
-    Postgres { name: String },
-    Sqlite { dir: PathBuf },
-}
-
-impl TestDatabase {
-    fn create() -> TestDatabase {
-        let id = uuid::Uuid::new_v4().simple();
-        match backend() {
-            Backend::Postgres => TestDatabase::Postgres {
-                name: format!("auth_test_{id}"),
-            },
-            Backend::Sqlite => TestDatabase::Sqlite {
-                dir: std::env::temp_dir().join(format!("auth-test-{id}")),
-            },
+    /// Sends `Authorization: Bearer <token>` when there is a token.
+    pub fn bearer<'a>(self, token: impl Into<Option<&'a str>>) -> Request {
+        match token.into() {
+            Some(token) => Request(self.0.bearer_auth(token)),
+            None => self,
         }
     }
 
-    /// DATABASE_URL of this database (the app creates it on first connect).
-    pub fn url(&self) -> String {
-        match self {
-            TestDatabase::Postgres { name } => {
-                let mut url =
-                    url::Url::parse(&admin_database_url()).expect("TEST_DATABASE_URL is a URL");
-                url.set_path(&format!("/{name}"));
-                url.to_string()
-            }
-            TestDatabase::Sqlite { dir } => format!("sqlite://{}", dir.join("auth.db").display()),
-        }
+    pub fn header(self, name: &str, value: &str) -> Request {
+        Request(self.0.header(name, value))
     }
 
-    fn remove(self) {
-        match self {
-            TestDatabase::Sqlite { dir } => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            // Drop is synchronous: drop the database from a thread with its own runtime.
-            TestDatabase::Postgres { name } => {
-                let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    else {
-                        return;
-                    };
-                    rt.block_on(async move {
-                        if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-                            let sql = format!("drop database if exists {name} with (force)");
-                            let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
-                        }
-                    });
-                })
-                .join();
-            }
-        }
+    pub fn json(self, body: &Value) -> Request {
+        Request(self.0.json(body))
     }
-}
 
-pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
-    pub smtp: SmtpServer,
-    pub clock: Clock,
-    /// The test's own connection to the app's database, for looking inside.
-    pub db: AnyPool,
-    pub database: TestDatabase,
-    /// Whether this app removes the database when dropped (siblings do not).
-    owns_database: bool,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-/// Builds the configuration a test app runs with: defaults plus `extra` flags
-/// (e.g. `["--require-email-verification", "false"]`).
-pub fn test_config(database_url: &str, smtp_url: &str, extra: &[&str]) -> Config {
-    let mut args = vec![
-        "auth-service",
-        "--database-url",
-        database_url,
-        "--database-max-connections",
-        "5",
-        "--bind-addr",
-        "127.0.0.1:0",
-        "--public-url",
-        "http://auth.test",
-        "--smtp-url",
-        smtp_url,
-        "--mail-from",
-        "Auth Tests <auth@auth.test>",
-        "--jwt-issuer",
-        "http://auth.test",
-        "--jwt-audience",
-        "test-audience",
-        // Retries and polls fast enough for a test to watch them happen.
-        "--mail-retry-base",
-        "200ms",
-        "--mail-poll-interval",
-        "250ms",
-    ];
-    args.extend_from_slice(extra);
-    TestCli::try_parse_from(args)
-        .expect("test configuration parses")
-        .config
-}
-
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(&[]).await
-}
-
-pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
-    spawn_on(TestDatabase::create(), true, extra).await
-}
-
-/// Another app on the same database as `other` (a restart, or a second instance).
-pub async fn spawn_sibling(other: &TestApp, extra: &[&str]) -> TestApp {
-    spawn_on(other.database.clone(), false, extra).await
-}
-
-async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -> TestApp {
-    let smtp = SmtpServer::start().await;
-    let config = test_config(&database.url(), &smtp.url(), extra);
-    let clock = Clock::default();
-    let app = Application::build(config, clock.clone())
-        .await
-        .expect("application starts");
-    let addr = app.local_addr().expect("bound address");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.serve(async {
-        let _ = rx.await;
-    }));
-    sqlx::any::install_default_drivers();
-    let db = AnyPool::connect(&database.url())
-        .await
-        .expect("test connects to its database");
-    TestApp {
-        base: format!("http://{addr}"),
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client"),
-        smtp,
-        clock,
-        db,
-        database,
-        owns_database,
-        shutdown: Some(tx),
-        server: Some(server),
+    /// This body with this content type, exactly as given.
+    pub fn body(self, content_type: &str, body: impl Into<String>) -> Request {
+        Request(self.0.header(CONTENT_TYPE, content_type).body(body.into()))
     }
-}
 
-impl TestApp {
-    /// Shuts the app down as a restart would (server and mail worker stop; the
-    /// database stays until the TestApp is dropped).
-    pub async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server stops cleanly");
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if self.owns_database {
-            self.database.clone().remove();
-        }
+    pub async fn send(self) -> Reply {
+        Reply::from(self.0.send().await.expect("request sent")).await
     }
 }
 
@@ -253,23 +78,51 @@ impl Reply {
         }
     }
 
-    /// The `field` of each entry of a 422 problem's `errors`, in order.
-    pub fn error_fields(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no errors array in {}", self.text))
-            .iter()
-            .map(|e| e["field"].as_str().expect("field is a string").to_owned())
-            .collect()
-    }
-
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Asserts a problem+json answer with this status and code.
     #[track_caller]
-    pub fn assert_problem(&self, status: u16, code: &str) {
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.text);
+    }
+
+    /// An HTML page (what a browser gets from the links in the mail) with this status.
+    #[track_caller]
+    pub fn assert_page(&self, status: StatusCode) {
+        self.assert_status(status);
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+    }
+
+    /// 204 with nothing in the body.
+    #[track_caller]
+    pub fn assert_no_content(&self) {
+        self.assert_status(StatusCode::NO_CONTENT);
+        assert!(self.text.is_empty(), "204 with a body: {}", self.text);
+    }
+
+    /// Asserts a problem+json answer whose whole body is exactly `expected`'s.
+    #[track_caller]
+    pub fn assert_problem(&self, expected: Problem) {
+        self.assert_problem_body(expected.status, expected.body());
+    }
+
+    /// Asserts exactly the 422 `validation_failed` problem with these `(field,
+    /// message)` errors, in this order.
+    #[track_caller]
+    pub fn assert_invalid(&self, errors: &[(&str, &str)]) {
+        let errors: Vec<Value> = errors
+            .iter()
+            .map(|(field, message)| json!({"field": field, "message": message}))
+            .collect();
+        let mut body = VALIDATION_FAILED.body();
+        body["errors"] = Value::Array(errors);
+        self.assert_problem_body(VALIDATION_FAILED.status, body);
+    }
+
+    #[track_caller]
+    fn assert_problem_body(&self, status: u16, body: Value) {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
         assert_eq!(
             self.header("content-type"),
@@ -277,86 +130,46 @@ impl Reply {
             "content type of {}",
             self.text
         );
-        assert_eq!(
-            self.body["status"], status,
-            "problem status in {}",
-            self.text
-        );
-        assert_eq!(self.body["code"], code, "problem code in {}", self.text);
         assert!(
-            self.body["title"].is_string(),
-            "problem title in {}",
-            self.text
-        );
-        assert!(
-            self.body["detail"].is_string(),
-            "problem detail in {}",
+            self.body == body,
+            "problem body differs\n  got: {}\n want: {body}",
             self.text
         );
     }
 }
+
+// --- Talking to the app ----------------------------------------------------------------
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
+    pub fn request(&self, method: Method, path: &str) -> Request {
+        Request(self.client.request(method, self.url(path)))
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path).send().await
+    }
+
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path).bearer(token).send().await
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        let res = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent");
-        Reply::from(res).await
+        self.request(Method::POST, path).json(body).send().await
     }
 
     pub async fn post_json_bearer(&self, path: &str, token: &str, body: &Value) -> Reply {
-        let res = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request sent");
-        Reply::from(res).await
+        let request = self.request(Method::POST, path).bearer(token);
+        request.json(body).send().await
     }
 
     /// POST with this content type and body, exactly as given.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<String>) -> Reply {
-        let res = self
-            .client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body.into())
-            .send()
-            .await
-            .expect("request sent");
-        Reply::from(res).await
-    }
-
-    pub async fn get(&self, path: &str) -> Reply {
-        Reply::from(
-            self.client
-                .get(self.url(path))
-                .send()
-                .await
-                .expect("request sent"),
-        )
-        .await
-    }
-
-    pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
-        let res = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent");
-        Reply::from(res).await
+        let request = self.request(Method::POST, path);
+        request.body(content_type, body).send().await
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Reply {
@@ -369,65 +182,99 @@ impl TestApp {
             .await
     }
 
+    /// POST /login from a client that sends this User-Agent.
+    pub async fn login_with_agent(&self, email: &str, password: &str, agent: &str) -> Reply {
+        let body = json!({"email": email, "password": password});
+        let request = self.request(Method::POST, "/login").user_agent(agent);
+        request.json(&body).send().await
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
         self.post_json("/refresh", &json!({"refresh_token": refresh_token}))
             .await
+    }
+
+    /// Refreshes `refresh_token`, asserting a new token pair.
+    pub async fn refreshed(&self, refresh_token: &str) -> Tokens {
+        Tokens::of(&self.refresh(refresh_token).await)
     }
 
     pub async fn me(&self, access_token: &str) -> Reply {
         self.get_bearer("/me", access_token).await
     }
 
-    /// The verification mail sent to `email`.
-    pub async fn verification_mail(&self, email: &str) -> ReceivedMail {
-        self.smtp
-            .wait_for_subject(email, "Confirm your email", MAIL_WAIT)
+    pub async fn verify_email(&self, token: &str) -> Reply {
+        self.post_json("/verify-email", &json!({"token": token}))
             .await
     }
 
-    /// The token of the link in the first mail to `email` whose subject contains
-    /// `subject`; the link must contain `link_part`.
-    pub async fn mailed_token(&self, email: &str, subject: &str, link_part: &str) -> String {
-        let mail = self.smtp.wait_for_subject(email, subject, MAIL_WAIT).await;
-        let link = mail
-            .find_link(link_part)
-            .unwrap_or_else(|| panic!("no {link_part} link in mail:\n{}", mail.decoded_text()));
-        link.split("token=")
-            .nth(1)
-            .expect("token in link")
-            .to_owned()
+    /// POST /password/forgot, asserting its 202.
+    pub async fn forgot_password(&self, email: &str) -> Reply {
+        let reply = self
+            .post_json("/password/forgot", &json!({"email": email}))
+            .await;
+        reply.assert_status(StatusCode::ACCEPTED);
+        reply
     }
 
-    /// The token of the verification link mailed to `email`.
-    pub async fn verification_token(&self, email: &str) -> String {
-        let mail = self.verification_mail(email).await;
-        let link = mail
-            .find_link("/verify-email?token=")
-            .unwrap_or_else(|| panic!("no verification link in mail:\n{}", mail.decoded_text()));
-        link.split("token=")
-            .nth(1)
-            .expect("token in link")
-            .to_owned()
+    // --- Users -----------------------------------------------------------------------
+
+    /// A fresh address, registered (202) and not verified.
+    pub async fn registered_user(&self) -> String {
+        let email = unique_email();
+        self.register(&email, PASSWORD)
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        email
+    }
+
+    /// Registers `email` and verifies it through the mailed link.
+    pub async fn verified_user_with(&self, email: &str) {
+        self.register(email, PASSWORD)
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+        let token = self.mailed_token(email, VERIFY).await;
+        self.verify_email(&token)
+            .await
+            .assert_status(StatusCode::OK);
+    }
+
+    /// A fresh address, registered and verified (not logged in).
+    pub async fn verified_user(&self) -> String {
+        let email = unique_email();
+        self.verified_user_with(&email).await;
+        email
     }
 
     /// Registers, verifies via the mailed link, and logs in: returns the login reply.
     pub async fn signed_up_user(&self, email: &str) -> Reply {
-        let reply = self.register(email, PASSWORD).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::ACCEPTED,
-            "register: {}",
-            reply.text
-        );
-        let token = self.verification_token(email).await;
-        let verified = self
-            .post_json("/verify-email", &json!({"token": token}))
-            .await;
-        assert_eq!(verified.status, StatusCode::OK, "verify: {}", verified.text);
+        self.verified_user_with(email).await;
         let login = self.login(email, PASSWORD).await;
-        assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
+        login.assert_status(StatusCode::OK);
         login
     }
+
+    /// The first session of a fresh, verified user.
+    pub async fn signed_up(&self) -> Tokens {
+        Tokens::of(&self.signed_up_user(&unique_email()).await)
+    }
+
+    /// Neither token of the session works any more.
+    pub async fn assert_session_ended(&self, session: &Tokens) {
+        self.me(&session.access)
+            .await
+            .assert_problem(INVALID_ACCESS_TOKEN);
+        self.refresh(&session.refresh)
+            .await
+            .assert_problem(INVALID_REFRESH_TOKEN);
+    }
+
+    /// The access token still works. (Checks only /me: refreshing would rotate the token.)
+    pub async fn assert_session_active(&self, session: &Tokens) {
+        self.me(&session.access).await.assert_status(StatusCode::OK);
+    }
+
+    // --- Looking inside ----------------------------------------------------------------
 
     /// Rows in a table of the app's database.
     pub async fn count(&self, table: &str) -> i64 {
@@ -445,23 +292,34 @@ impl TestApp {
     }
 }
 
-/// The tokens of one session, read from a 200 `TokenResponse`.
+// --- Tokens ------------------------------------------------------------------------------
+
+/// The tokens of one session, read from a `TokenResponse`.
 pub struct Tokens {
     pub access: String,
     pub refresh: String,
     /// The session id (`sid` claim of the access token).
     pub sid: String,
+    /// The response's `user`.
+    pub user: Value,
 }
 
 impl Tokens {
+    /// The tokens of a 200 `TokenResponse` (login, refresh).
     #[track_caller]
     pub fn of(reply: &Reply) -> Tokens {
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "expected a token pair: {}",
-            reply.text
-        );
+        Tokens::read(reply, StatusCode::OK)
+    }
+
+    /// The tokens of a 201 `TokenResponse` (registration without verification).
+    #[track_caller]
+    pub fn registered(reply: &Reply) -> Tokens {
+        Tokens::read(reply, StatusCode::CREATED)
+    }
+
+    #[track_caller]
+    fn read(reply: &Reply, status: StatusCode) -> Tokens {
+        assert_eq!(reply.status, status, "expected tokens: {}", reply.text);
         assert_eq!(reply.body["token_type"], "Bearer", "{}", reply.text);
         let field = |name: &str| {
             reply.body[name]
@@ -478,31 +336,80 @@ impl Tokens {
             access,
             refresh: field("refresh_token"),
             sid,
+            user: reply.body["user"].clone(),
         }
     }
+
+    /// The user's email.
+    pub fn email(&self) -> &str {
+        self.user["email"].as_str().expect("user email")
+    }
+}
+
+fn decode_jwt_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("JWT part");
+    let bytes = URL_SAFE_NO_PAD.decode(part).expect("JWT part is base64url");
+    serde_json::from_slice(&bytes).expect("JWT part is JSON")
 }
 
 /// Claims of a JWT, read without verifying it (the test inspects what was issued).
 pub fn jwt_claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).expect("JWT has a payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("payload is base64url");
-    serde_json::from_slice(&bytes).expect("payload is JSON")
+    decode_jwt_part(token, 1)
 }
 
 /// Header of a JWT, read without verifying it.
 pub fn jwt_header(token: &str) -> Value {
-    use base64::Engine as _;
-    let header = token.split('.').next().expect("JWT has a header");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .expect("header is base64url");
-    serde_json::from_slice(&bytes).expect("header is JSON")
+    decode_jwt_part(token, 0)
 }
+
+/// `token` with its payload replaced by `claims`: header and signature unchanged.
+pub fn jwt_with_claims(token: &str, claims: &Value) -> String {
+    let [header, _, signature]: [&str; 3] = (token.split('.').collect::<Vec<_>>())
+        .try_into()
+        .expect("a JWT has three parts");
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.{signature}")
+}
+
+// --- Odds and ends -----------------------------------------------------------------------
 
 /// Unique email per call, so tests never collide.
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A random string shaped like a refresh token (43 base64url characters).
+pub fn random_token() -> String {
+    let hex = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    hex[..43].to_owned()
+}
+
+/// The field names of a JSON object.
+#[track_caller]
+pub fn field_names(object: &Value) -> BTreeSet<&str> {
+    let fields = object.as_object();
+    let fields = fields.unwrap_or_else(|| panic!("not an object: {object}"));
+    fields.keys().map(String::as_str).collect()
+}
+
+/// An RFC 3339 time of a response.
+#[track_caller]
+pub fn rfc3339(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an RFC 3339 time: {value}"))
+}
+
+/// Seconds since 1970 on the real clock (what JWT expiry is checked against).
+pub fn unix_now() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("seconds fit")
 }

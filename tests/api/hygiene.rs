@@ -1,4 +1,4 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -12,28 +12,18 @@ async fn every_response_carries_a_request_id_and_a_sent_one_is_echoed() {
     let missing = app.get("/nowhere").await;
     assert!(missing.header("x-request-id").is_some());
 
-    let res = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "trace-me-123")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.headers()["x-request-id"], "trace-me-123");
+    let request = app.request(Method::GET, "/healthz");
+    let echoed = request.header("x-request-id", "trace-me-123").send().await;
+    assert_eq!(echoed.header("x-request-id"), Some("trace-me-123"));
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
-    app.get("/nowhere").await.assert_problem(404, "not_found");
+    app.get("/nowhere").await.assert_problem(NOT_FOUND);
     let wrong_method = app.get("/login").await;
-    wrong_method.assert_problem(405, "method_not_allowed");
-    assert!(
-        wrong_method
-            .header("allow")
-            .unwrap_or_default()
-            .contains("POST")
-    );
+    wrong_method.assert_problem(METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
 }
 
 #[tokio::test]
@@ -42,7 +32,7 @@ async fn a_body_over_64_kib_is_413() {
     let big = json!({"email": unique_email(), "password": PASSWORD, "name": "x".repeat(70 * 1024)});
     app.post_json("/register", &big)
         .await
-        .assert_problem(413, "payload_too_large");
+        .assert_problem(PAYLOAD_TOO_LARGE);
     assert_eq!(app.count("users").await, 0);
 }
 
@@ -54,7 +44,7 @@ async fn a_database_error_is_a_generic_500_that_leaks_nothing() {
         .await
         .expect("rename");
     let reply = app.login(&unique_email(), PASSWORD).await;
-    reply.assert_problem(500, "internal_error");
+    reply.assert_problem(INTERNAL_ERROR);
     for leak in ["users", "relation", "sql", "select", "postgres"] {
         assert!(
             !reply.text.to_lowercase().contains(leak),
@@ -85,7 +75,7 @@ async fn a_panic_is_a_generic_500_problem() {
         .expect("request");
     assert!(res.headers().contains_key("x-request-id"));
     let reply = Reply::from(res).await;
-    reply.assert_problem(500, "internal_error");
+    reply.assert_problem(INTERNAL_ERROR);
     assert!(!reply.text.contains("hunter2"));
 }
 
@@ -122,7 +112,7 @@ async fn readyz_follows_the_database_and_healthz_does_not() {
         }
     }
 
-    app.get("/readyz").await.assert_problem(503, "unavailable");
+    app.get("/readyz").await.assert_problem(UNAVAILABLE);
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 }
 

@@ -3,57 +3,37 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::*;
 
-/// One logged-in session's tokens.
-type Login = Tokens;
-
 const KEY_ONE: &str = "service-key-one-0123456789";
 const KEY_TWO: &str = "service-key-two-0123456789";
-/// REFRESH_GRACE_PERIOD by default, plus one second.
-const AFTER_GRACE: Duration = Duration::from_secs(11);
 
 async fn app_with_keys() -> TestApp {
     let keys = format!("{KEY_ONE},{KEY_TWO}");
     spawn_app_with(&["--introspection-keys", &keys]).await
 }
 
-async fn signed_up(app: &TestApp) -> Login {
-    Login::of(&app.signed_up_user(&unique_email()).await)
-}
-
 /// POST /introspect with a JSON body, sending `key` (if any) as the Bearer token.
 async fn introspect(app: &TestApp, key: Option<&str>, token: &str) -> Reply {
-    let mut req = app
-        .client
-        .post(app.url("/introspect"))
-        .json(&json!({"token": token}));
-    if let Some(key) = key {
-        req = req.bearer_auth(key);
-    }
-    Reply::from(req.send().await.expect("request sent")).await
+    let request = app.request(Method::POST, "/introspect").bearer(key);
+    request.json(&json!({"token": token})).send().await
 }
 
 /// POST /introspect with a form body, as RFC 7662 clients send it.
 async fn introspect_form(app: &TestApp, key: &str, form: &str) -> Reply {
-    let res = app
-        .client
-        .post(app.url("/introspect"))
-        .bearer_auth(key)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.to_owned())
-        .send()
-        .await
-        .expect("request sent");
-    Reply::from(res).await
+    let request = app.request(Method::POST, "/introspect").bearer(key);
+    let form_type = "application/x-www-form-urlencoded";
+    request.body(form_type, form).send().await
 }
 
 /// `{"active": true, …}` with the claims of `access`.
 #[track_caller]
-fn assert_active(reply: &Reply, login: &Login) {
+fn assert_active(reply: &Reply, login: &Tokens) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let claims = jwt_claims(&login.access);
     let body = &reply.body;
@@ -86,27 +66,18 @@ fn assert_invalid_client(reply: &Reply, why: &str) {
         "{why}: {}",
         reply.text
     );
-    reply.assert_problem(401, "invalid_client");
-    let challenge = reply.header("www-authenticate").unwrap_or_default();
-    assert!(
-        challenge.starts_with("Bearer"),
-        "{why}: challenge {challenge:?}"
+    reply.assert_problem(INVALID_CLIENT);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(r#"Bearer realm="introspection""#),
+        "{why}"
     );
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        .try_into()
-        .expect("fits")
 }
 
 #[tokio::test]
 async fn a_live_access_token_is_active_with_its_claims() {
     let app = app_with_keys().await;
-    let login = signed_up(&app).await;
+    let login = app.signed_up().await;
     assert_active(
         &introspect(&app, Some(KEY_ONE), &login.access).await,
         &login,
@@ -116,7 +87,7 @@ async fn a_live_access_token_is_active_with_its_claims() {
 #[tokio::test]
 async fn every_configured_service_key_is_accepted() {
     let app = app_with_keys().await;
-    let login = signed_up(&app).await;
+    let login = app.signed_up().await;
     for key in [KEY_ONE, KEY_TWO] {
         assert_active(&introspect(&app, Some(key), &login.access).await, &login);
     }
@@ -125,7 +96,7 @@ async fn every_configured_service_key_is_accepted() {
 #[tokio::test]
 async fn a_form_encoded_request_is_answered_like_a_json_one() {
     let app = app_with_keys().await;
-    let login = signed_up(&app).await;
+    let login = app.signed_up().await;
     let reply = introspect_form(&app, KEY_TWO, &format!("token={}", login.access)).await;
     assert_active(&reply, &login);
 
@@ -136,23 +107,13 @@ async fn a_form_encoded_request_is_answered_like_a_json_one() {
 #[tokio::test]
 async fn a_garbage_or_tampered_token_is_inactive() {
     let app = app_with_keys().await;
-    let victim = signed_up(&app).await;
-    let attacker = signed_up(&app).await;
+    let victim = app.signed_up().await;
+    let attacker = app.signed_up().await;
 
-    let [header, _, signature]: [&str; 3] = attacker
-        .access
-        .split('.')
-        .collect::<Vec<_>>()
-        .try_into()
-        .expect("three parts");
     let mut claims = jwt_claims(&attacker.access);
     claims["sub"] = jwt_claims(&victim.access)["sub"].clone();
     claims["sid"] = jwt_claims(&victim.access)["sid"].clone();
-    let payload = {
-        use base64::Engine as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
-    };
-    let as_victim = format!("{header}.{payload}.{signature}");
+    let as_victim = jwt_with_claims(&attacker.access, &claims);
     let mut bad_signature = attacker.access.clone();
     let last = bad_signature.pop().expect("non-empty");
     bad_signature.push(if last == 'A' { 'B' } else { 'A' });
@@ -174,11 +135,10 @@ async fn a_garbage_or_tampered_token_is_inactive() {
 #[tokio::test]
 async fn a_token_of_a_logged_out_session_is_inactive() {
     let app = app_with_keys().await;
-    let login = signed_up(&app).await;
-    let logout = app
-        .post_json("/logout", &json!({"refresh_token": login.refresh}))
-        .await;
-    assert_eq!(logout.status, StatusCode::NO_CONTENT, "{}", logout.text);
+    let login = app.signed_up().await;
+    app.post_json("/logout", &json!({"refresh_token": login.refresh}))
+        .await
+        .assert_no_content();
 
     let reply = introspect(&app, Some(KEY_ONE), &login.access).await;
     assert_inactive(&reply, "session logged out");
@@ -187,17 +147,17 @@ async fn a_token_of_a_logged_out_session_is_inactive() {
 #[tokio::test]
 async fn tokens_of_a_session_revoked_for_refresh_token_reuse_are_inactive() {
     let app = app_with_keys().await;
-    let login = signed_up(&app).await;
-    let rotated = Login::of(&app.refresh(&login.refresh).await);
+    let login = app.signed_up().await;
+    let rotated = app.refreshed(&login.refresh).await;
     assert_active(
         &introspect(&app, Some(KEY_ONE), &rotated.access).await,
         &rotated,
     );
 
-    app.advance(AFTER_GRACE);
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
     app.refresh(&login.refresh)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 
     for (token, why) in [(&login.access, "first"), (&rotated.access, "rotated")] {
         let reply = introspect(&app, Some(KEY_ONE), token).await;
@@ -213,9 +173,9 @@ async fn an_expired_token_of_a_live_session_is_inactive() {
     // Log in an hour ago: the 15-minute token expired in real time (which the JWT
     // check uses), while the session itself is still live.
     app.clock.advance(chrono::Duration::seconds(-3600));
-    let old = Login::of(&app.login(&email, PASSWORD).await);
+    let old = Tokens::of(&app.login(&email, PASSWORD).await);
     assert!(
-        jwt_claims(&old.access)["exp"].as_i64().expect("exp") < now(),
+        jwt_claims(&old.access)["exp"].as_i64().expect("exp") < unix_now(),
         "the token is expired"
     );
     let reply = introspect(&app, Some(KEY_ONE), &old.access).await;
@@ -223,7 +183,7 @@ async fn an_expired_token_of_a_live_session_is_inactive() {
 
     // The session is live: back in the present, a refresh gives an active token.
     app.advance(Duration::from_secs(3600));
-    let fresh = Login::of(&app.refresh(&old.refresh).await);
+    let fresh = app.refreshed(&old.refresh).await;
     assert_active(
         &introspect(&app, Some(KEY_ONE), &fresh.access).await,
         &fresh,
@@ -233,7 +193,7 @@ async fn an_expired_token_of_a_live_session_is_inactive() {
 #[tokio::test]
 async fn a_caller_without_a_valid_service_key_is_refused_as_invalid_client() {
     let app = app_with_keys().await;
-    let login = signed_up(&app).await;
+    let login = app.signed_up().await;
     let prefix = &KEY_ONE[..KEY_ONE.len() - 1];
     let longer = format!("{KEY_ONE}0");
 
@@ -247,21 +207,17 @@ async fn a_caller_without_a_valid_service_key_is_refused_as_invalid_client() {
         let reply = introspect(&app, Some(key), &login.access).await;
         assert_invalid_client(&reply, why);
     }
-    let basic = app
-        .client
-        .post(app.url("/introspect"))
-        .basic_auth(KEY_ONE, None::<&str>)
-        .json(&json!({"token": login.access}))
-        .send()
-        .await
-        .expect("request sent");
-    assert_invalid_client(&Reply::from(basic).await, "the key sent as Basic");
+    let basic = format!("Basic {}", STANDARD.encode(format!("{KEY_ONE}:")));
+    let request = app.request(Method::POST, "/introspect");
+    let request = request.header("authorization", &basic);
+    let reply = request.json(&json!({"token": login.access})).send().await;
+    assert_invalid_client(&reply, "the key sent as Basic");
 }
 
 #[tokio::test]
 async fn with_no_service_keys_configured_every_call_is_invalid_client() {
     let app = spawn_app().await;
-    let login = signed_up(&app).await;
+    let login = app.signed_up().await;
     assert_invalid_client(&introspect(&app, None, &login.access).await, "no key");
     for key in [KEY_ONE, KEY_TWO, &login.access, ""] {
         let reply = introspect(&app, Some(key), &login.access).await;
@@ -272,22 +228,13 @@ async fn with_no_service_keys_configured_every_call_is_invalid_client() {
 #[tokio::test]
 async fn an_empty_or_missing_token_is_a_validation_error() {
     let app = app_with_keys().await;
-    for body in [json!({"token": ""}), json!({})] {
-        let res = app
-            .client
-            .post(app.url("/introspect"))
-            .bearer_auth(KEY_ONE)
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent");
-        let reply = Reply::from(res).await;
-        reply.assert_problem(422, "validation_failed");
-        assert_eq!(reply.error_fields(), ["token"], "{body}");
-    }
+    let empty = introspect(&app, Some(KEY_ONE), "").await;
+    empty.assert_invalid(&[("token", "is required")]);
+    let request = app.request(Method::POST, "/introspect").bearer(KEY_ONE);
+    let missing = request.json(&json!({})).send().await;
+    missing.assert_invalid(&[("token", "is required")]);
     let form = introspect_form(&app, KEY_ONE, "token=").await;
-    form.assert_problem(422, "validation_failed");
-    assert_eq!(form.error_fields(), ["token"]);
+    form.assert_invalid(&[("token", "is required")]);
 }
 
 #[tokio::test]
@@ -305,20 +252,14 @@ async fn a_caller_without_a_key_is_refused_before_its_body_is_read() {
 async fn a_token_of_a_session_ended_with_delete_sessions_is_inactive() {
     let app = app_with_keys().await;
     let email = unique_email();
-    let phone = Login::of(&app.signed_up_user(&email).await);
-    let laptop = Login::of(&app.login(&email, PASSWORD).await);
-    let sid = jwt_claims(&laptop.access)["sid"]
-        .as_str()
-        .expect("sid")
-        .to_owned();
-    let res = app
-        .client
-        .delete(app.url(&format!("/sessions/{sid}")))
-        .bearer_auth(&phone.access)
+    let phone = Tokens::of(&app.signed_up_user(&email).await);
+    let laptop = Tokens::of(&app.login(&email, PASSWORD).await);
+    let path = format!("/sessions/{}", laptop.sid);
+    app.request(Method::DELETE, &path)
+        .bearer(&*phone.access)
         .send()
         .await
-        .expect("request sent");
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        .assert_no_content();
 
     assert_inactive(
         &introspect(&app, Some(KEY_ONE), &laptop.access).await,

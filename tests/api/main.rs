@@ -1,5 +1,6 @@
 //! One integration-test binary: real HTTP against the app on 127.0.0.1:0, a fresh
-//! PostgreSQL database per test, a real SMTP server receiving the mail.
+//! database per test (SQLite or PostgreSQL: `TEST_BACKEND`), a real SMTP server
+//! receiving the mail.
 
 // A failed expectation in a test helper is a test failure: panicking is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -6,11 +6,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::helpers::*;
-
-const VERIFY_SUBJECT: &str = "Confirm your email address";
 
 /// Waits for a condition on the database that the worker brings about. Polls,
 /// since there is no channel into another process's database; bounded in time.
@@ -47,33 +44,18 @@ async fn failed_once(app: &TestApp) -> bool {
         == 1
 }
 
-async fn register(app: &TestApp) -> String {
-    let email = unique_email();
-    assert_eq!(
-        app.register(&email, PASSWORD).await.status,
-        StatusCode::ACCEPTED
-    );
-    email
-}
-
 #[tokio::test]
 async fn mail_queued_during_an_smtp_outage_is_delivered_when_smtp_answers_again() {
     let app = spawn_app().await;
     app.smtp.set_down(true);
-    let email = register(&app).await;
+    let email = app.registered_user().await;
     eventually("the first delivery attempt failed", || failed_once(&app)).await;
+    // The worker has tried (and failed): nothing got through the outage.
     assert!(app.smtp.messages().is_empty());
 
     app.smtp.set_down(false);
-    let mail = app
-        .smtp
-        .wait_for_subject(&email, VERIFY_SUBJECT, MAIL_WAIT)
-        .await;
-    assert!(mail.find_link("/verify-email?token=").is_some());
-    let token = app.verification_token(&email).await;
-    let verified = app
-        .post_json("/verify-email", &json!({"token": token}))
-        .await;
+    let token = app.mailed_token(&email, VERIFY).await;
+    let verified = app.verify_email(&token).await;
     assert_eq!(verified.status, StatusCode::OK, "the late link works");
     eventually("the message is marked sent", || async {
         scalar(
@@ -97,25 +79,22 @@ async fn mail_queued_during_an_smtp_outage_is_delivered_when_smtp_answers_again(
 async fn mail_pending_at_a_restart_is_sent_by_the_restarted_service() {
     let mut before = spawn_app().await;
     before.smtp.set_down(true);
-    let email = register(&before).await;
+    let email = before.registered_user().await;
     eventually("the first delivery attempt failed", || failed_once(&before)).await;
+    // Stopped, its worker finished: the failed attempt is all the first process did.
     before.stop().await;
     assert!(before.smtp.messages().is_empty());
 
     // The same database, a new process, an SMTP server that answers.
     let after = spawn_sibling(&before, &[]).await;
-    let mail = after
-        .smtp
-        .wait_for_subject(&email, VERIFY_SUBJECT, MAIL_WAIT)
-        .await;
-    assert!(mail.find_link("/verify-email?token=").is_some());
+    after.mailed_token(&email, VERIFY).await;
 }
 
 #[tokio::test]
 async fn a_message_that_keeps_failing_is_marked_dead_after_the_configured_attempts() {
     let app = spawn_app_with(&["--mail-max-attempts", "2"]).await;
     app.smtp.set_down(true);
-    let lost = register(&app).await;
+    let lost = app.registered_user().await;
     eventually("the message is dead", || async {
         scalar(
             &app,
@@ -133,33 +112,33 @@ async fn a_message_that_keeps_failing_is_marked_dead_after_the_configured_attemp
     assert_eq!(attempts, 2);
     assert!(error.contains("421"), "the reason is kept: {error}");
 
-    // Dead is final: once SMTP answers, newer mail goes out and the dead one does not.
+    // Dead is final: once SMTP answers, newer mail (the marker) goes out and the
+    // dead one does not.
     app.smtp.set_down(false);
-    let later = register(&app).await;
-    app.smtp
-        .wait_for_subject(&later, VERIFY_SUBJECT, MAIL_WAIT)
-        .await;
-    assert!(app.smtp.messages().iter().all(|m| !m.is_to(&lost)));
+    app.assert_no_mail_to(&lost).await;
 }
 
 #[tokio::test]
 async fn two_instances_on_one_database_never_send_a_message_twice() {
-    let first = spawn_app().await;
+    let mut first = spawn_app().await;
     // Both instances deliver to the first one's SMTP server.
     let smtp_url = first.smtp.url();
-    let second = spawn_sibling(&first, &["--smtp-url", &smtp_url]).await;
+    let mut second = spawn_sibling(&first, &["--smtp-url", &smtp_url]).await;
     const MESSAGES: usize = 20;
     let mut expected = HashSet::new();
     for i in 0..MESSAGES {
         let app = if i % 2 == 0 { &first } else { &second };
-        expected.insert(register(app).await);
+        expected.insert(app.registered_user().await);
     }
     first.smtp.wait_for(MESSAGES, MAIL_WAIT).await;
     eventually("every message is marked sent", || async {
         scalar(&first, "select count(*) from outbox where sent_at is null").await == 0
     })
     .await;
-    // Nothing is left to claim, so what arrived is final.
+    // Nothing is left to claim, and both workers have stopped (a duplicate still
+    // being sent would have been waited for): what arrived is final.
+    second.stop().await;
+    first.stop().await;
     let received = first.smtp.messages();
     assert_eq!(received.len(), MESSAGES, "one message per registration");
     let recipients: HashSet<String> = received.iter().flat_map(|m| m.rcpt_to.clone()).collect();
@@ -169,23 +148,39 @@ async fn two_instances_on_one_database_never_send_a_message_twice() {
 #[tokio::test]
 async fn a_refused_change_queues_no_mail() {
     let app = spawn_app().await;
-    let refused = app
-        .post_json(
-            "/register",
-            &json!({"email": "not-an-email", "password": PASSWORD}),
-        )
-        .await;
-    refused.assert_problem(422, "validation_failed");
+    app.register("not-an-email", PASSWORD)
+        .await
+        .assert_invalid(&[("email", "must be a valid email address")]);
     assert_eq!(app.count("outbox").await, 0);
+    app.assert_no_mail().await;
 
     let quiet = spawn_app_with(&["--require-email-verification", "false"]).await;
-    assert_eq!(
-        quiet.register(&unique_email(), PASSWORD).await.status,
-        StatusCode::CREATED
-    );
+    let registered = quiet.register(&unique_email(), PASSWORD).await;
+    registered.assert_status(StatusCode::CREATED);
     assert_eq!(
         quiet.count("outbox").await,
         0,
         "no verification mail when verification is off"
     );
+    quiet.assert_no_mail().await;
+}
+
+#[tokio::test]
+async fn the_mail_barrier_sees_mail_queued_just_before_it() {
+    // The proof behind every "no mail" assertion: a message queued right before
+    // the marker has arrived by the time the marker has.
+    for extra in [&[][..], &["--require-email-verification", "false"]] {
+        let app = spawn_app_with(extra).await;
+        let email = unique_email();
+        app.register(&email, PASSWORD).await;
+        app.forgot_password(&email).await;
+        let mail = app.mail_before_marker().await;
+        let subjects: Vec<&str> = mail.iter().map(|m| m.subject.as_str()).collect();
+        let expected: &[&str] = if extra.is_empty() {
+            &[VERIFY.subject, RESET.subject]
+        } else {
+            &[RESET.subject]
+        };
+        assert_eq!(subjects, expected);
+    }
 }

@@ -8,52 +8,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::smtp::ReceivedMail;
 
-const RESET_SUBJECT: &str = "Reset your Auth Service password";
-const RESET_LINK: &str = "http://auth.test/password/reset?token=";
-const VERIFY_SUBJECT: &str = "Confirm your email address for Auth Service";
-const VERIFY_LINK: &str = "http://auth.test/verify-email?token=";
-const EXISTS_SUBJECT: &str = "You already have a Auth Service account";
 const NEW_PASSWORD: &str = "a whole new passphrase";
 const OTHER_PASSWORD: &str = "yet another passphrase";
 
-#[track_caller]
-fn assert_status(reply: &Reply, status: StatusCode) {
-    assert_eq!(reply.status, status, "{}", reply.text);
-}
-
-#[track_caller]
-fn assert_html(page: &Reply) {
-    let content_type = page.header("content-type").unwrap_or_default();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-}
-
-/// Access and refresh token of one login (one device).
-fn tokens(login: &Reply) -> (String, String) {
-    assert_status(login, StatusCode::OK);
-    let field = |name: &str| login.body[name].as_str().expect("token").to_owned();
-    (field("access_token"), field("refresh_token"))
-}
-
-async fn forgot(app: &TestApp, email: &str) -> Reply {
-    let reply = app
-        .post_json("/password/forgot", &json!({"email": email}))
-        .await;
-    assert_status(&reply, StatusCode::ACCEPTED);
-    reply
-}
-
 async fn resend(app: &TestApp, email: &str) {
-    let reply = app
-        .post_json("/verify-email/resend", &json!({"email": email}))
-        .await;
-    assert_status(&reply, StatusCode::ACCEPTED);
-}
-
-async fn verify(app: &TestApp, token: &str) -> Reply {
-    app.post_json("/verify-email", &json!({"token": token}))
+    app.post_json("/verify-email/resend", &json!({"email": email}))
         .await
+        .assert_status(StatusCode::ACCEPTED);
 }
 
 async fn reset(app: &TestApp, token: &str, password: &str) -> Reply {
@@ -62,7 +24,7 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> Reply {
 }
 
 async fn reset_succeeds(app: &TestApp, token: &str, password: &str) {
-    assert_status(&reset(app, token, password).await, StatusCode::NO_CONTENT);
+    reset(app, token, password).await.assert_no_content();
 }
 
 async fn change(app: &TestApp, access: &str, current: &str, new: &str) -> Reply {
@@ -71,87 +33,31 @@ async fn change(app: &TestApp, access: &str, current: &str, new: &str) -> Reply 
         .await
 }
 
-/// A verified user's email.
-async fn user(app: &TestApp) -> String {
-    let email = unique_email();
-    app.signed_up_user(&email).await;
-    email
-}
-
-/// A registered, not yet verified user's email.
-async fn unverified_user(app: &TestApp) -> String {
-    let email = unique_email();
-    assert_status(&app.register(&email, PASSWORD).await, StatusCode::ACCEPTED);
-    email
-}
-
 /// Asks for a reset link for `email` and returns the token of the first one mailed.
 async fn reset_token(app: &TestApp, email: &str) -> String {
-    forgot(app, email).await;
-    app.mailed_token(email, RESET_SUBJECT, RESET_LINK).await
+    app.forgot_password(email).await;
+    app.mailed_token(email, RESET).await
 }
 
-fn token_in(mail: &ReceivedMail, link: &str) -> Option<String> {
-    let url = mail.find_link(link)?;
-    url.split("token=").nth(1).map(str::to_owned)
-}
-
-/// Waits for a mail to `email` with a `link` whose token is not `seen`.
-async fn another_mail(app: &TestApp, email: &str, link: &str, seen: &str) -> ReceivedMail {
-    let is_new = |m: &ReceivedMail| m.is_to(email) && token_in(m, link).is_some_and(|t| t != seen);
-    let what = format!("to {email} with a second {link} link");
-    app.smtp.wait_for_message(&what, is_new, MAIL_WAIT).await
-}
-
-async fn another_token(app: &TestApp, email: &str, link: &str, seen: &str) -> String {
-    let mail = another_mail(app, email, link, seen).await;
-    token_in(&mail, link).expect("token")
-}
-
-/// Asserts the subjects of all mail for `email` (any case), sorted. Exactly: what
-/// the service queued in its outbox (written in the request's transaction). As the
-/// user sees it: what reached the SMTP server by the time a mail queued after it
-/// all, to a fresh address, arrived.
+/// Exactly these subjects (sorted) of mail for `email`: queued in the outbox (in
+/// the requests' transactions) and, as the user sees it, delivered.
 async fn assert_mail_for(app: &TestApp, email: &str, expected: &[&str]) {
-    let sql = "select subject from outbox where lower(recipient) = lower($1)";
-    let mut queued: Vec<String> = sqlx::query_scalar(sql)
-        .bind(email)
-        .fetch_all(&app.db)
-        .await
-        .expect("outbox");
-    queued.sort();
-    assert_eq!(queued, expected, "queued for {email}");
-
-    let marker = unique_email();
-    assert_status(&app.register(&marker, PASSWORD).await, StatusCode::ACCEPTED);
-    app.smtp.wait_for_to(&marker, MAIL_WAIT).await;
-    let messages = app.smtp.messages();
-    let to_email = messages.iter().filter(|m| m.is_to(email));
-    let mut delivered: Vec<String> = to_email.filter_map(|m| m.header("Subject")).collect();
-    delivered.sort();
-    assert_eq!(delivered, expected, "delivered to {email}");
+    assert_eq!(app.queued_for(email).await, expected, "queued for {email}");
+    app.assert_mail_to(email, expected).await;
 }
 
 /// `good` logs in and `bad` gets 401 invalid_credentials.
 async fn assert_password(app: &TestApp, email: &str, good: &str, bad: &str) {
-    assert_status(&app.login(email, good).await, StatusCode::OK);
+    app.login(email, good).await.assert_status(StatusCode::OK);
     app.login(email, bad)
         .await
-        .assert_problem(401, "invalid_credentials");
-}
-
-/// Both tokens of the session are refused.
-async fn assert_revoked(app: &TestApp, (access, refresh): &(String, String)) {
-    app.me(access).await.assert_problem(401, "invalid_token");
-    app.refresh(refresh)
-        .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_CREDENTIALS);
 }
 
 /// Both tokens of the session still work.
-async fn assert_alive(app: &TestApp, (access, refresh): &(String, String)) {
-    assert_status(&app.me(access).await, StatusCode::OK);
-    assert_status(&app.refresh(refresh).await, StatusCode::OK);
+async fn assert_alive(app: &TestApp, session: &Tokens) {
+    app.assert_session_active(session).await;
+    app.refreshed(&session.refresh).await;
 }
 
 // --- POST /password/forgot ---------------------------------------------------------
@@ -159,29 +65,26 @@ async fn assert_alive(app: &TestApp, (access, refresh): &(String, String)) {
 #[tokio::test]
 async fn forgot_mails_a_reset_link_in_text_and_html() {
     let app = spawn_app().await;
-    let email = user(&app).await;
+    let email = app.verified_user().await;
     let token = reset_token(&app, &email).await;
 
-    let mail = app
-        .smtp
-        .wait_for_subject(&email, RESET_SUBJECT, MAIL_WAIT)
-        .await;
-    let text = mail.decoded_text();
-    let (plain, html) = text
-        .split_once("Content-Type: text/html")
-        .expect("an HTML part");
-    assert!(plain.contains("Content-Type: text/plain"), "{text}");
-    assert!(plain.contains(&format!("{RESET_LINK}{token}")), "{text}");
-    assert!(html.contains(&format!("token={token}\"")), "{text}");
+    let mail = app.mail(&email, RESET).await;
+    let link = format!("{}{token}", RESET.link);
+    assert!(mail.text.contains(&link), "{}", mail.text);
+    assert!(
+        mail.html.contains(&format!("token={token}\"")),
+        "{}",
+        mail.html
+    );
     reset_succeeds(&app, &token, NEW_PASSWORD).await;
 }
 
 #[tokio::test]
 async fn forgot_answers_an_unknown_email_the_same_and_mails_nothing() {
     let app = spawn_app().await;
-    let (known, unknown) = (user(&app).await, unique_email());
-    let for_known = forgot(&app, &known).await;
-    let for_unknown = forgot(&app, &unknown).await;
+    let (known, unknown) = (app.verified_user().await, unique_email());
+    let for_known = app.forgot_password(&known).await;
+    let for_unknown = app.forgot_password(&unknown).await;
     assert_eq!(for_unknown.text, for_known.text);
     assert_mail_for(&app, &unknown, &[]).await;
 }
@@ -189,10 +92,13 @@ async fn forgot_answers_an_unknown_email_the_same_and_mails_nothing() {
 #[tokio::test]
 async fn reset_links_point_at_the_configured_password_reset_url() {
     let app = spawn_app_with(&["--password-reset-url", "https://app.example/reset"]).await;
-    let email = user(&app).await;
-    forgot(&app, &email).await;
-    let link = "https://app.example/reset?token=";
-    let token = app.mailed_token(&email, RESET_SUBJECT, link).await;
+    let email = app.verified_user().await;
+    app.forgot_password(&email).await;
+    let configured = MailKind {
+        link: "https://app.example/reset?token=",
+        ..RESET
+    };
+    let token = app.mailed_token(&email, configured).await;
     reset_succeeds(&app, &token, NEW_PASSWORD).await;
 }
 
@@ -202,26 +108,26 @@ async fn reset_links_point_at_the_configured_password_reset_url() {
 async fn reset_replaces_the_password_once_and_revokes_every_session_of_the_user() {
     let app = spawn_app().await;
     let email = unique_email();
-    let laptop = tokens(&app.signed_up_user(&email).await);
-    let phone = tokens(&app.login(&email, PASSWORD).await);
-    let someone_else = tokens(&app.signed_up_user(&unique_email()).await);
+    let laptop = Tokens::of(&app.signed_up_user(&email).await);
+    let phone = Tokens::of(&app.login(&email, PASSWORD).await);
+    let someone_else = Tokens::of(&app.signed_up_user(&unique_email()).await);
 
     let token = reset_token(&app, &email).await;
     reset_succeeds(&app, &token, NEW_PASSWORD).await;
     assert_password(&app, &email, NEW_PASSWORD, PASSWORD).await;
-    assert_revoked(&app, &laptop).await;
-    assert_revoked(&app, &phone).await;
+    app.assert_session_ended(&laptop).await;
+    app.assert_session_ended(&phone).await;
     assert_alive(&app, &someone_else).await;
 
     let again = reset(&app, &token, OTHER_PASSWORD).await;
-    again.assert_problem(400, "invalid_token");
+    again.assert_problem(INVALID_LINK_TOKEN);
     assert_password(&app, &email, NEW_PASSWORD, OTHER_PASSWORD).await;
 }
 
 #[tokio::test]
 async fn a_reset_link_is_valid_for_one_hour() {
     let app = spawn_app().await;
-    let (early, late) = (user(&app).await, user(&app).await);
+    let (early, late) = (app.verified_user().await, app.verified_user().await);
     let early_token = reset_token(&app, &early).await;
     let late_token = reset_token(&app, &late).await;
 
@@ -229,22 +135,22 @@ async fn a_reset_link_is_valid_for_one_hour() {
     reset_succeeds(&app, &early_token, NEW_PASSWORD).await;
     app.advance(Duration::from_secs(10));
     let expired = reset(&app, &late_token, NEW_PASSWORD).await;
-    expired.assert_problem(400, "invalid_token");
+    expired.assert_problem(INVALID_LINK_TOKEN);
     assert_password(&app, &late, PASSWORD, NEW_PASSWORD).await;
 }
 
 #[tokio::test]
 async fn using_one_reset_link_voids_the_other_links_of_that_user_only() {
     let app = spawn_app().await;
-    let (email, other) = (user(&app).await, user(&app).await);
+    let (email, other) = (app.verified_user().await, app.verified_user().await);
     let first = reset_token(&app, &email).await;
-    forgot(&app, &email).await;
-    let second = another_token(&app, &email, RESET_LINK, &first).await;
+    app.forgot_password(&email).await;
+    let (_, second) = app.another_mail(&email, RESET, &first).await;
     let others = reset_token(&app, &other).await;
 
     reset_succeeds(&app, &second, NEW_PASSWORD).await;
     let voided = reset(&app, &first, OTHER_PASSWORD).await;
-    voided.assert_problem(400, "invalid_token");
+    voided.assert_problem(INVALID_LINK_TOKEN);
     assert_password(&app, &email, NEW_PASSWORD, OTHER_PASSWORD).await;
     reset_succeeds(&app, &others, NEW_PASSWORD).await;
 }
@@ -254,55 +160,56 @@ async fn unknown_and_malformed_reset_tokens_are_invalid_token() {
     let app = spawn_app().await;
     for token in ["A".repeat(43), "<script>".to_owned(), "x".to_owned()] {
         let reply = reset(&app, &token, NEW_PASSWORD).await;
-        reply.assert_problem(400, "invalid_token");
+        reply.assert_problem(INVALID_LINK_TOKEN);
     }
 }
 
 #[tokio::test]
 async fn a_verification_token_does_not_reset_the_password() {
     let app = spawn_app().await;
-    let email = unverified_user(&app).await;
-    let token = app.verification_token(&email).await;
+    let email = app.registered_user().await;
+    let token = app.mailed_token(&email, VERIFY).await;
 
     let reply = reset(&app, &token, NEW_PASSWORD).await;
-    reply.assert_problem(400, "invalid_token");
+    reply.assert_problem(INVALID_LINK_TOKEN);
     // Still the old password: only the right one gets as far as "not verified".
     let login = app.login(&email, PASSWORD).await;
-    login.assert_problem(403, "email_not_verified");
+    login.assert_problem(EMAIL_NOT_VERIFIED);
     let login = app.login(&email, NEW_PASSWORD).await;
-    login.assert_problem(401, "invalid_credentials");
+    login.assert_problem(INVALID_CREDENTIALS);
     // The attempt did not spend the verification token.
-    assert_status(&verify(&app, &token).await, StatusCode::OK);
+    app.verify_email(&token).await.assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_reset_token_does_not_verify_the_email() {
     let app = spawn_app().await;
-    let email = unverified_user(&app).await;
+    let email = app.registered_user().await;
     let token = reset_token(&app, &email).await;
 
-    verify(&app, &token)
+    app.verify_email(&token)
         .await
-        .assert_problem(400, "invalid_token");
+        .assert_problem(INVALID_LINK_TOKEN);
     let login = app.login(&email, PASSWORD).await;
-    login.assert_problem(403, "email_not_verified");
+    login.assert_problem(EMAIL_NOT_VERIFIED);
     // The attempt did not spend the reset token either.
     reset_succeeds(&app, &token, NEW_PASSWORD).await;
     let login = app.login(&email, NEW_PASSWORD).await;
-    login.assert_problem(403, "email_not_verified");
+    login.assert_problem(EMAIL_NOT_VERIFIED);
 }
 
 #[tokio::test]
 async fn a_new_password_outside_8_to_128_characters_is_422_and_keeps_the_link() {
     let app = spawn_app().await;
-    let email = user(&app).await;
+    let email = app.verified_user().await;
     let token = reset_token(&app, &email).await;
     for bad in ["x".repeat(7), "x".repeat(129)] {
         let reply = reset(&app, &token, &bad).await;
-        reply.assert_problem(422, "validation_failed");
-        assert_eq!(reply.error_fields(), ["password"]);
+        reply.assert_invalid(&[("password", "must be between 8 and 128 characters")]);
     }
-    assert_status(&app.login(&email, PASSWORD).await, StatusCode::OK);
+    app.login(&email, PASSWORD)
+        .await
+        .assert_status(StatusCode::OK);
     let longest = "x".repeat(128);
     reset_succeeds(&app, &token, &longest).await;
     assert_password(&app, &email, &longest, PASSWORD).await;
@@ -313,14 +220,13 @@ async fn a_new_password_outside_8_to_128_characters_is_422_and_keeps_the_link() 
 #[tokio::test]
 async fn opening_the_reset_link_shows_a_form_and_does_not_spend_the_token() {
     let app = spawn_app().await;
-    let email = user(&app).await;
+    let email = app.verified_user().await;
     let token = reset_token(&app, &email).await;
     for _ in 0..2 {
         // What a mail scanner does: follow the link.
         let page = app.get(&format!("/password/reset?token={token}")).await;
-        assert_status(&page, StatusCode::OK);
+        page.assert_page(StatusCode::OK);
         let html = &page.text;
-        assert_html(&page);
         assert!(
             html.contains("<form method=\"post\" action=\"reset\">"),
             "{html}"
@@ -339,8 +245,7 @@ async fn a_reset_link_without_a_valid_token_shows_an_error_page() {
     let app = spawn_app().await;
     for path in ["/password/reset", "/password/reset?token=%3Cscript%3E"] {
         let page = app.get(path).await;
-        assert_status(&page, StatusCode::BAD_REQUEST);
-        assert_html(&page);
+        page.assert_page(StatusCode::BAD_REQUEST);
         assert!(!page.text.contains("<form") && !page.text.contains("<script>"));
     }
 }
@@ -348,18 +253,18 @@ async fn a_reset_link_without_a_valid_token_shows_an_error_page() {
 #[tokio::test]
 async fn the_reset_form_sets_the_password_and_answers_with_a_page() {
     let app = spawn_app().await;
-    let email = user(&app).await;
+    let email = app.verified_user().await;
     let token = reset_token(&app, &email).await;
     let body = format!("token={token}&password=a+whole+new+passphrase");
     let form = "application/x-www-form-urlencoded";
 
     let done = app.post_raw("/password/reset", form, body.clone()).await;
-    assert_status(&done, StatusCode::OK);
+    done.assert_page(StatusCode::OK);
     assert!(done.text.contains("Password changed"), "{}", done.text);
     assert_password(&app, &email, NEW_PASSWORD, PASSWORD).await;
 
     let again = app.post_raw("/password/reset", form, body).await;
-    assert_status(&again, StatusCode::BAD_REQUEST);
+    again.assert_page(StatusCode::BAD_REQUEST);
     assert!(again.text.contains("invalid, expired or already used"));
 }
 
@@ -369,13 +274,13 @@ async fn the_reset_form_sets_the_password_and_answers_with_a_page() {
 async fn change_keeps_the_current_session_and_revokes_the_others() {
     let app = spawn_app().await;
     let email = unique_email();
-    let here = tokens(&app.signed_up_user(&email).await);
-    let elsewhere = tokens(&app.login(&email, PASSWORD).await);
+    let here = Tokens::of(&app.signed_up_user(&email).await);
+    let elsewhere = Tokens::of(&app.login(&email, PASSWORD).await);
 
-    let reply = change(&app, &here.0, PASSWORD, NEW_PASSWORD).await;
-    assert_status(&reply, StatusCode::NO_CONTENT);
+    let reply = change(&app, &here.access, PASSWORD, NEW_PASSWORD).await;
+    reply.assert_no_content();
     assert_alive(&app, &here).await;
-    assert_revoked(&app, &elsewhere).await;
+    app.assert_session_ended(&elsewhere).await;
     assert_password(&app, &email, NEW_PASSWORD, PASSWORD).await;
 }
 
@@ -383,15 +288,14 @@ async fn change_keeps_the_current_session_and_revokes_the_others() {
 async fn change_refuses_a_wrong_current_password_or_a_bad_new_one_and_changes_nothing() {
     let app = spawn_app().await;
     let email = unique_email();
-    let here = tokens(&app.signed_up_user(&email).await);
-    let elsewhere = tokens(&app.login(&email, PASSWORD).await);
+    let here = Tokens::of(&app.signed_up_user(&email).await);
+    let elsewhere = Tokens::of(&app.login(&email, PASSWORD).await);
 
-    let wrong = change(&app, &here.0, "not my password", NEW_PASSWORD).await;
-    wrong.assert_problem(403, "invalid_credentials");
+    let wrong = change(&app, &here.access, "not my password", NEW_PASSWORD).await;
+    wrong.assert_problem(WRONG_CURRENT_PASSWORD);
     for bad in ["x".repeat(7), "x".repeat(129)] {
-        let reply = change(&app, &here.0, PASSWORD, &bad).await;
-        reply.assert_problem(422, "validation_failed");
-        assert_eq!(reply.error_fields(), ["new_password"]);
+        let reply = change(&app, &here.access, PASSWORD, &bad).await;
+        reply.assert_invalid(&[("new_password", "must be between 8 and 128 characters")]);
     }
     assert_password(&app, &email, PASSWORD, NEW_PASSWORD).await;
     assert_alive(&app, &elsewhere).await;
@@ -401,17 +305,17 @@ async fn change_refuses_a_wrong_current_password_or_a_bad_new_one_and_changes_no
 async fn change_needs_the_access_token_of_a_live_session() {
     let app = spawn_app().await;
     let email = unique_email();
-    let (access, _) = tokens(&app.signed_up_user(&email).await);
+    let access = Tokens::of(&app.signed_up_user(&email).await).access;
     let body = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD});
     let anonymous = app.post_json("/password/change", &body).await;
-    assert_status(&anonymous, StatusCode::UNAUTHORIZED);
+    anonymous.assert_problem(INVALID_ACCESS_TOKEN);
     let garbage = change(&app, "not-a-jwt", PASSWORD, NEW_PASSWORD).await;
-    assert_status(&garbage, StatusCode::UNAUTHORIZED);
+    garbage.assert_problem(INVALID_ACCESS_TOKEN);
 
     let logout = app.post_json_bearer("/logout", &access, &json!({})).await;
-    assert_status(&logout, StatusCode::NO_CONTENT);
+    logout.assert_no_content();
     let logged_out = change(&app, &access, PASSWORD, NEW_PASSWORD).await;
-    assert_status(&logged_out, StatusCode::UNAUTHORIZED);
+    logged_out.assert_problem(INVALID_ACCESS_TOKEN);
     assert_password(&app, &email, PASSWORD, NEW_PASSWORD).await;
 }
 
@@ -421,25 +325,27 @@ async fn change_needs_the_access_token_of_a_live_session() {
 async fn resend_mails_a_new_link_and_the_old_one_keeps_working() {
     let app = spawn_app().await;
     for use_new_link in [true, false] {
-        let email = unverified_user(&app).await;
-        let first = app.verification_token(&email).await;
+        let email = app.registered_user().await;
+        let first = app.mailed_token(&email, VERIFY).await;
         resend(&app, &email).await;
-        let second = another_token(&app, &email, VERIFY_LINK, &first).await;
+        let (_, second) = app.another_mail(&email, VERIFY, &first).await;
 
         let token = if use_new_link { second } else { first };
-        assert_status(&verify(&app, &token).await, StatusCode::OK);
-        assert_status(&app.login(&email, PASSWORD).await, StatusCode::OK);
+        app.verify_email(&token).await.assert_status(StatusCode::OK);
+        app.login(&email, PASSWORD)
+            .await
+            .assert_status(StatusCode::OK);
     }
 }
 
 #[tokio::test]
 async fn resend_mails_nothing_to_a_verified_or_unknown_address() {
     let app = spawn_app().await;
-    let (verified, unknown) = (user(&app).await, unique_email());
+    let (verified, unknown) = (app.verified_user().await, unique_email());
     resend(&app, &verified).await;
     resend(&app, &unknown).await;
     // Only the sign-up mail, and nothing at all.
-    assert_mail_for(&app, &verified, &[VERIFY_SUBJECT]).await;
+    assert_mail_for(&app, &verified, &[VERIFY.subject]).await;
     assert_mail_for(&app, &unknown, &[]).await;
 }
 
@@ -448,8 +354,7 @@ async fn resend_with_a_malformed_email_is_422() {
     let app = spawn_app().await;
     let body = json!({"email": "not-an-email"});
     let reply = app.post_json("/verify-email/resend", &body).await;
-    reply.assert_problem(422, "validation_failed");
-    assert_eq!(reply.error_fields(), ["email"]);
+    reply.assert_invalid(&[("email", "must be a valid email address")]);
 }
 
 // --- POST /register with a taken address -------------------------------------------
@@ -457,19 +362,19 @@ async fn resend_with_a_malformed_email_is_422() {
 #[tokio::test]
 async fn registering_a_taken_email_mails_a_reset_link_that_works() {
     let app = spawn_app().await;
-    let email = user(&app).await;
+    let email = app.verified_user().await;
     let fresh = app.register(&unique_email(), PASSWORD).await;
 
     let again = app.register(&email.to_uppercase(), OTHER_PASSWORD).await;
-    assert_status(&again, StatusCode::ACCEPTED);
+    again.assert_status(StatusCode::ACCEPTED);
     assert_eq!(again.body, fresh.body);
     assert_eq!(app.count("users").await, 2);
 
-    let token = app.mailed_token(&email, EXISTS_SUBJECT, RESET_LINK).await;
+    let token = app.mailed_token(&email, ACCOUNT_EXISTS).await;
     reset_succeeds(&app, &token, NEW_PASSWORD).await;
     assert_password(&app, &email, NEW_PASSWORD, PASSWORD).await;
     let intruder = app.login(&email, OTHER_PASSWORD).await;
-    intruder.assert_problem(401, "invalid_credentials");
+    intruder.assert_problem(INVALID_CREDENTIALS);
 }
 
 // --- Where account mail goes (to the account's own address) ------------------------
@@ -477,23 +382,23 @@ async fn registering_a_taken_email_mails_a_reset_link_that_works() {
 #[tokio::test]
 async fn account_mail_goes_to_the_stored_address_whatever_case_was_typed() {
     let app = spawn_app().await;
-    let (email, unverified) = (user(&app).await, unverified_user(&app).await);
-    let first_link = app.verification_token(&unverified).await;
+    let (email, unverified) = (app.verified_user().await, app.registered_user().await);
+    let first_link = app.mailed_token(&unverified, VERIFY).await;
 
-    forgot(&app, &email.to_uppercase()).await;
+    app.forgot_password(&email.to_uppercase()).await;
     app.register(&email.to_uppercase(), OTHER_PASSWORD).await;
     resend(&app, &unverified.to_uppercase()).await;
 
-    let smtp = &app.smtp;
-    let reset = smtp.wait_for_subject(&email, RESET_SUBJECT, MAIL_WAIT);
-    let exists = smtp.wait_for_subject(&email, EXISTS_SUBJECT, MAIL_WAIT);
-    let resent = another_mail(&app, &unverified, VERIFY_LINK, &first_link);
     let mails = [
-        (&email, reset.await),
-        (&email, exists.await),
-        (&unverified, resent.await),
+        (&email, app.mail(&email, RESET).await),
+        (&email, app.mail(&email, ACCOUNT_EXISTS).await),
+        (
+            &unverified,
+            app.another_mail(&unverified, VERIFY, &first_link).await.0,
+        ),
     ];
     for (address, mail) in mails {
-        assert_eq!(mail.rcpt_to, [address.as_str()], "{}", mail.decoded_text());
+        assert_eq!(mail.rcpt_to, [address.as_str()], "{}", mail.subject);
+        assert_eq!(mail.to, [address.as_str()], "{}", mail.subject);
     }
 }

@@ -4,50 +4,25 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::helpers::*;
 
-/// One logged-in session's tokens.
-type Pair = Tokens;
-
-/// REFRESH_GRACE_PERIOD by default.
-const GRACE: Duration = Duration::from_secs(10);
 /// REFRESH_TOKEN_TTL (idle timeout) by default.
 const IDLE: Duration = Duration::from_secs(30 * 24 * 3600);
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// A verified user's first session.
-async fn logged_in(app: &TestApp) -> Pair {
-    Pair::of(&app.signed_up_user(&unique_email()).await)
-}
-
-/// Refreshes `token`, asserting success.
-async fn refreshed(app: &TestApp, token: &str) -> Pair {
-    Pair::of(&app.refresh(token).await)
-}
-
-/// A random string shaped like a refresh token (43 base64url characters).
-fn unknown_token() -> String {
-    let hex = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    hex[..43].to_owned()
-}
 
 #[tokio::test]
 async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
     let app = spawn_app().await;
     let login = app.signed_up_user(&unique_email()).await;
-    let first = Pair::of(&login);
+    let first = Tokens::of(&login);
 
     let reply = app.refresh(&first.refresh).await;
-    let second = Pair::of(&reply);
+    let second = Tokens::of(&reply);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     assert_eq!(reply.body["expires_in"], 900);
     assert_eq!(reply.body["user"], login.body["user"]);
@@ -59,7 +34,7 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
     assert_eq!(second.sid, first.sid, "same session");
     assert_eq!(app.me(&second.access).await.status, StatusCode::OK);
 
-    let third = refreshed(&app, &second.refresh).await;
+    let third = app.refreshed(&second.refresh).await;
     assert_eq!(third.sid, first.sid);
     assert_ne!(third.refresh, second.refresh);
 }
@@ -67,14 +42,14 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
 #[tokio::test]
 async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_session() {
     let app = spawn_app().await;
-    let login = logged_in(&app).await;
-    let first_tab = refreshed(&app, &login.refresh).await;
+    let login = app.signed_up().await;
+    let first_tab = app.refreshed(&login.refresh).await;
 
     // A second tab presents the token the first tab just rotated.
-    let second_tab = refreshed(&app, &login.refresh).await;
+    let second_tab = app.refreshed(&login.refresh).await;
     // A third one, a few seconds later but still inside the grace window.
-    app.advance(GRACE / 2);
-    let third_tab = refreshed(&app, &login.refresh).await;
+    app.advance(REFRESH_GRACE / 2);
+    let third_tab = app.refreshed(&login.refresh).await;
 
     let successors = [&first_tab, &second_tab, &third_tab];
     let distinct: HashSet<&str> = successors.iter().map(|p| p.refresh.as_str()).collect();
@@ -85,7 +60,7 @@ async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_
     }
     // No tab is logged out: every successor keeps working.
     for tab in successors {
-        let next = refreshed(&app, &tab.refresh).await;
+        let next = app.refreshed(&tab.refresh).await;
         assert_eq!(next.sid, login.sid);
     }
 }
@@ -94,71 +69,67 @@ async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_
 async fn a_rotated_token_reused_after_the_grace_window_revokes_the_whole_session() {
     let app = spawn_app().await;
     let email = unique_email();
-    let stolen = Pair::of(&app.signed_up_user(&email).await);
-    let other_device = Pair::of(&app.login(&email, PASSWORD).await);
-    let successor = refreshed(&app, &stolen.refresh).await;
+    let stolen = Tokens::of(&app.signed_up_user(&email).await);
+    let other_device = Tokens::of(&app.login(&email, PASSWORD).await);
+    let successor = app.refreshed(&stolen.refresh).await;
 
-    app.advance(GRACE + Duration::from_secs(1));
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
     app.refresh(&stolen.refresh)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 
     // Every token of that session stops working at once.
-    app.refresh(&successor.refresh)
-        .await
-        .assert_problem(401, "invalid_refresh_token");
-    app.me(&successor.access)
-        .await
-        .assert_problem(401, "invalid_token");
+    app.assert_session_ended(&successor).await;
     app.me(&stolen.access)
         .await
-        .assert_problem(401, "invalid_token");
+        .assert_problem(INVALID_ACCESS_TOKEN);
 
     // The user's other session is untouched.
     assert_eq!(app.me(&other_device.access).await.status, StatusCode::OK);
-    let next = refreshed(&app, &other_device.refresh).await;
+    let next = app.refreshed(&other_device.refresh).await;
     assert_eq!(next.sid, other_device.sid);
     // The user is not locked out: a new login works.
-    Pair::of(&app.login(&email, PASSWORD).await);
+    Tokens::of(&app.login(&email, PASSWORD).await);
 }
 
 #[tokio::test]
 async fn the_grace_window_runs_from_the_first_rotation_and_reuse_does_not_extend_it() {
     let app = spawn_app().await;
-    let login = logged_in(&app).await;
-    let successor = refreshed(&app, &login.refresh).await;
+    let login = app.signed_up().await;
+    let successor = app.refreshed(&login.refresh).await;
 
     // Reused inside the window: honoured, but the window keeps its start…
-    app.advance(GRACE * 3 / 5);
-    refreshed(&app, &login.refresh).await;
-    // …so a reuse that is within GRACE of the last reuse, but not of the
+    app.advance(REFRESH_GRACE * 3 / 5);
+    app.refreshed(&login.refresh).await;
+    // …so a reuse that is within the grace period of the last reuse, but not of the
     // rotation, is a replay.
-    app.advance(GRACE * 3 / 5);
+    app.advance(REFRESH_GRACE * 3 / 5);
     app.refresh(&login.refresh)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
     app.refresh(&successor.refresh)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 }
 
 #[tokio::test]
 async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
     const TABS: usize = 10;
     let app = spawn_app().await;
-    let login = logged_in(&app).await;
+    let login = app.signed_up().await;
 
     let mut tabs = JoinSet::new();
     for _ in 0..TABS {
-        let request = app
-            .client
-            .post(app.url("/refresh"))
-            .json(&json!({"refresh_token": login.refresh}));
-        tabs.spawn(async move { Reply::from(request.send().await.expect("request sent")).await });
+        let request = app.request(Method::POST, "/refresh");
+        tabs.spawn(
+            request
+                .json(&json!({"refresh_token": login.refresh}))
+                .send(),
+        );
     }
     let replies = tabs.join_all().await;
 
-    let pairs: Vec<Pair> = replies.iter().map(Pair::of).collect();
+    let pairs: Vec<Tokens> = replies.iter().map(Tokens::of).collect();
     let distinct: HashSet<&str> = pairs.iter().map(|p| p.refresh.as_str()).collect();
     assert_eq!(distinct.len(), TABS, "each tab gets its own refresh token");
     assert!(!distinct.contains(login.refresh.as_str()));
@@ -166,7 +137,7 @@ async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
         assert_eq!(pair.sid, login.sid);
     }
     for pair in &pairs {
-        let next = refreshed(&app, &pair.refresh).await;
+        let next = app.refreshed(&pair.refresh).await;
         assert_eq!(next.sid, login.sid);
     }
 }
@@ -174,93 +145,95 @@ async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
 #[tokio::test]
 async fn an_unknown_or_malformed_refresh_token_is_refused() {
     let app = spawn_app().await;
-    app.refresh(&unknown_token())
+    app.refresh(&random_token())
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
     app.refresh("abc")
         .await
-        .assert_problem(401, "invalid_refresh_token");
-    let too_long = format!("{}A", logged_in(&app).await.refresh);
+        .assert_problem(INVALID_REFRESH_TOKEN);
+    let too_long = format!("{}A", app.signed_up().await.refresh);
     app.refresh(&too_long)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 }
 
 #[tokio::test]
 async fn an_empty_or_missing_refresh_token_is_a_validation_error() {
     let app = spawn_app().await;
-    let bodies = [
-        json!({"refresh_token": ""}),
-        json!({}),
-        json!({"refresh_token": null}),
-        json!({"refresh_token": 42}),
+    let cases = [
+        (json!({"refresh_token": ""}), "is required"),
+        (json!({}), "is required"),
+        (
+            json!({"refresh_token": null}),
+            "invalid type: null, expected a string",
+        ),
+        (
+            json!({"refresh_token": 42}),
+            "invalid type: integer `42`, expected a string",
+        ),
     ];
-    for body in bodies {
+    for (body, message) in cases {
         let reply = app.post_json("/refresh", &body).await;
-        reply.assert_problem(422, "validation_failed");
-        assert_eq!(reply.error_fields(), ["refresh_token"], "for {body}");
+        reply.assert_invalid(&[("refresh_token", message)]);
     }
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_refused_without_consuming_the_token() {
     let app = spawn_app().await;
-    let login = logged_in(&app).await;
+    let login = app.signed_up().await;
     let body = json!({"refresh_token": login.refresh}).to_string();
-    raw_refresh(&app, "text/plain", body.clone())
+    app.post_raw("/refresh", "text/plain", body.clone())
         .await
-        .assert_problem(415, "unsupported_media_type");
-    raw_refresh(&app, "application/json", format!("{body}}}"))
+        .assert_problem(UNSUPPORTED_MEDIA_TYPE);
+    app.post_raw("/refresh", "application/json", format!("{body}}}"))
         .await
-        .assert_problem(400, "malformed_json");
-    refreshed(&app, &login.refresh).await;
-}
-
-/// POST /refresh with this content type and body, as sent.
-async fn raw_refresh(app: &TestApp, content_type: &str, body: String) -> Reply {
-    app.post_raw("/refresh", content_type, body).await
+        .assert_problem(malformed_json(
+            "The request body is not valid JSON: trailing characters at line 1 column 64",
+        ));
+    app.refreshed(&login.refresh).await;
 }
 
 #[tokio::test]
 async fn a_refresh_token_unused_for_the_idle_timeout_expires() {
     let app = spawn_app().await;
     let email = unique_email();
-    let active = Pair::of(&app.signed_up_user(&email).await);
-    let idle = Pair::of(&app.login(&email, PASSWORD).await);
+    let active = Tokens::of(&app.signed_up_user(&email).await);
+    let idle = Tokens::of(&app.login(&email, PASSWORD).await);
 
     app.advance(IDLE - Duration::from_secs(3600));
-    let active = refreshed(&app, &active.refresh).await;
+    let active = app.refreshed(&active.refresh).await;
     app.advance(Duration::from_secs(3600) + MINUTE);
 
     app.refresh(&idle.refresh)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
     // The session refreshed an hour before the timeout had its idle expiry moved.
-    refreshed(&app, &active.refresh).await;
+    app.refreshed(&active.refresh).await;
 }
 
 #[tokio::test]
 async fn each_refresh_slides_the_idle_timeout_but_never_the_absolute_lifetime() {
     let app = spawn_app_with(&["--refresh-token-ttl", "1h", "--session-max-lifetime", "3h"]).await;
-    let mut pair = logged_in(&app).await;
+    let mut pair = app.signed_up().await;
 
     // Refreshing every 50 minutes outlives the 1 h idle timeout (50, 100, 150, 175 min)…
     for step in [50, 50, 50, 25] {
         app.advance(MINUTE * step);
-        pair = refreshed(&app, &pair.refresh).await;
+        pair = app.refreshed(&pair.refresh).await;
     }
     // …until the 3 h absolute lifetime ends, although the last refresh was 10 minutes ago.
     app.advance(MINUTE * 10);
     app.refresh(&pair.refresh)
         .await
-        .assert_problem(401, "invalid_refresh_token");
+        .assert_problem(INVALID_REFRESH_TOKEN);
 }
 
 #[tokio::test]
 async fn refresh_tokens_are_stored_only_as_their_sha256() {
     let app = spawn_app().await;
-    let login = logged_in(&app).await;
-    let rotated = refreshed(&app, &login.refresh).await;
+    let login = app.signed_up().await;
+    let rotated = app.refreshed(&login.refresh).await;
 
     for token in [&login.refresh, &rotated.refresh] {
         let plaintext = rows_with_hash(&app, token.as_bytes()).await;

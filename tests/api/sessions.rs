@@ -3,14 +3,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-/// One logged-in session's tokens.
-type Device = Tokens;
 
 /// SESSION_MAX_LIFETIME by default.
 const ABSOLUTE: chrono::Duration = chrono::Duration::days(90);
@@ -19,47 +15,23 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 /// A verified user logged in on two devices, each with its own user agent.
 struct TwoDevices {
     email: String,
-    phone: Device,
-    laptop: Device,
+    phone: Tokens,
+    laptop: Tokens,
 }
 
 const PHONE_AGENT: &str = "PhoneApp/2.1 (iOS 18)";
 const LAPTOP_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0";
 
 async fn two_devices(app: &TestApp) -> TwoDevices {
-    let email = unique_email();
-    let registered = app.register(&email, PASSWORD).await;
-    assert_eq!(
-        registered.status,
-        StatusCode::ACCEPTED,
-        "{}",
-        registered.text
-    );
-    let token = app.verification_token(&email).await;
-    let verified = app
-        .post_json("/verify-email", &json!({"token": token}))
-        .await;
-    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
-    let phone = Device::of(&login_with_agent(app, &email, PHONE_AGENT).await);
-    let laptop = Device::of(&login_with_agent(app, &email, LAPTOP_AGENT).await);
+    let email = app.verified_user().await;
+    let login = |agent| app.login_with_agent(&email, PASSWORD, agent);
+    let phone = Tokens::of(&login(PHONE_AGENT).await);
+    let laptop = Tokens::of(&login(LAPTOP_AGENT).await);
     TwoDevices {
         email,
         phone,
         laptop,
     }
-}
-
-/// POST /login sending this User-Agent.
-async fn login_with_agent(app: &TestApp, email: &str, user_agent: &str) -> Reply {
-    let res = app
-        .client
-        .post(app.url("/login"))
-        .header("user-agent", user_agent)
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("request sent");
-    Reply::from(res).await
 }
 
 /// GET /sessions as this access token, asserting a 200 JSON array.
@@ -84,40 +56,13 @@ fn ids(list: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
-fn time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an RFC 3339 time: {value}"))
-}
-
+/// DELETE /sessions/{id}, with this access token if any.
 async fn delete_session(app: &TestApp, access: Option<&str>, id: &str) -> Reply {
-    let mut req = app.client.delete(app.url(&format!("/sessions/{id}")));
-    if let Some(access) = access {
-        req = req.bearer_auth(access);
-    }
-    Reply::from(req.send().await.expect("request sent")).await
-}
-
-#[track_caller]
-fn assert_no_content(reply: &Reply) {
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
-    assert!(reply.text.is_empty(), "204 with a body: {}", reply.text);
-}
-
-/// Neither the access token nor the refresh token of the device works any more.
-async fn assert_ended(app: &TestApp, device: &Device) {
-    app.me(&device.access)
+    let path = format!("/sessions/{id}");
+    app.request(Method::DELETE, &path)
+        .bearer(access)
+        .send()
         .await
-        .assert_problem(401, "invalid_token");
-    app.refresh(&device.refresh)
-        .await
-        .assert_problem(401, "invalid_refresh_token");
-}
-
-async fn assert_works(app: &TestApp, device: &Device) {
-    let me = app.me(&device.access).await;
-    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
 }
 
 #[tokio::test]
@@ -141,13 +86,7 @@ async fn each_login_is_listed_with_exactly_the_documented_fields() {
     ]
     .into();
     for session in &list {
-        let fields: BTreeSet<&str> = session
-            .as_object()
-            .expect("a session is an object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(fields, expected_fields, "{session}");
+        assert_eq!(field_names(session), expected_fields, "{session}");
         assert_eq!(session["ip"], "127.0.0.1", "{session}");
     }
     let phone = entry(&list, &user.phone.sid).expect("phone listed");
@@ -171,7 +110,7 @@ async fn current_is_true_only_for_the_session_of_the_token_making_the_request() 
 async fn another_users_sessions_never_appear() {
     let app = spawn_app().await;
     let user = two_devices(&app).await;
-    let stranger = Device::of(&app.signed_up_user(&unique_email()).await);
+    let stranger = app.signed_up().await;
 
     let theirs = sessions(&app, &stranger.access).await;
     assert_eq!(ids(&theirs), BTreeSet::from([stranger.sid.clone()]));
@@ -187,7 +126,7 @@ async fn a_session_ended_by_logout_is_no_longer_listed() {
     let reply = app
         .post_json("/logout", &json!({"refresh_token": user.laptop.refresh}))
         .await;
-    assert_no_content(&reply);
+    reply.assert_no_content();
 
     let list = sessions(&app, &user.phone.access).await;
     assert_eq!(ids(&list), BTreeSet::from([user.phone.sid.clone()]));
@@ -199,8 +138,8 @@ async fn expires_at_is_in_the_future_and_never_later_than_the_absolute_lifetime(
     let user = two_devices(&app).await;
     let list = sessions(&app, &user.phone.access).await;
     let phone = entry(&list, &user.phone.sid).expect("phone listed");
-    let created = time(&phone["created_at"]);
-    let expires = time(&phone["expires_at"]);
+    let created = rfc3339(&phone["created_at"]);
+    let expires = rfc3339(&phone["expires_at"]);
     assert!(expires > app.clock.now(), "{phone}");
     assert!(expires <= created + ABSOLUTE, "{phone}");
 
@@ -210,13 +149,13 @@ async fn expires_at_is_in_the_future_and_never_later_than_the_absolute_lifetime(
     let mut access = user.phone.access.clone();
     for _ in 0..3 {
         app.advance(DAY * 29);
-        let device = Device::of(&app.refresh(&refresh).await);
+        let device = app.refreshed(&refresh).await;
         refresh = device.refresh;
         access = device.access;
     }
     let list = sessions(&app, &access).await;
     let phone = entry(&list, &user.phone.sid).expect("phone still listed");
-    let expires = time(&phone["expires_at"]);
+    let expires = rfc3339(&phone["expires_at"]);
     assert!(expires > app.clock.now(), "{phone}");
     assert!(expires <= created + ABSOLUTE, "{phone}");
     assert!(
@@ -238,12 +177,12 @@ async fn last_used_at_moves_forward_when_the_session_is_refreshed() {
     );
 
     app.advance(Duration::from_secs(3600));
-    let phone = Device::of(&app.refresh(&user.phone.refresh).await);
+    let phone = app.refreshed(&user.phone.refresh).await;
     let after = sessions(&app, &phone.access).await;
     let phone_after = entry(&after, &user.phone.sid).expect("phone");
     let laptop_after = entry(&after, &user.laptop.sid).expect("laptop");
 
-    let moved = time(&phone_after["last_used_at"]) - time(&phone_before["last_used_at"]);
+    let moved = rfc3339(&phone_after["last_used_at"]) - rfc3339(&phone_before["last_used_at"]);
     assert!(moved >= chrono::Duration::seconds(3600), "{phone_after}");
     assert_eq!(phone_after["created_at"], phone_before["created_at"]);
     assert_eq!(
@@ -256,10 +195,12 @@ async fn last_used_at_moves_forward_when_the_session_is_refreshed() {
 async fn deleting_another_of_ones_own_sessions_ends_it_and_keeps_the_callers() {
     let app = spawn_app().await;
     let user = two_devices(&app).await;
-    assert_no_content(&delete_session(&app, Some(&user.phone.access), &user.laptop.sid).await);
+    delete_session(&app, Some(&user.phone.access), &user.laptop.sid)
+        .await
+        .assert_no_content();
 
-    assert_ended(&app, &user.laptop).await;
-    assert_works(&app, &user.phone).await;
+    app.assert_session_ended(&user.laptop).await;
+    app.assert_session_active(&user.phone).await;
     let list = sessions(&app, &user.phone.access).await;
     assert_eq!(ids(&list), BTreeSet::from([user.phone.sid.clone()]));
 }
@@ -268,26 +209,28 @@ async fn deleting_another_of_ones_own_sessions_ends_it_and_keeps_the_callers() {
 async fn deleting_ones_current_session_is_allowed_and_ends_it() {
     let app = spawn_app().await;
     let user = two_devices(&app).await;
-    assert_no_content(&delete_session(&app, Some(&user.phone.access), &user.phone.sid).await);
+    delete_session(&app, Some(&user.phone.access), &user.phone.sid)
+        .await
+        .assert_no_content();
 
-    assert_ended(&app, &user.phone).await;
+    app.assert_session_ended(&user.phone).await;
     app.get_bearer("/sessions", &user.phone.access)
         .await
-        .assert_problem(401, "invalid_token");
-    assert_works(&app, &user.laptop).await;
+        .assert_problem(INVALID_ACCESS_TOKEN);
+    app.assert_session_active(&user.laptop).await;
 }
 
 #[tokio::test]
 async fn someone_elses_session_is_not_found_and_keeps_working() {
     let app = spawn_app().await;
     let user = two_devices(&app).await;
-    let stranger = Device::of(&app.signed_up_user(&unique_email()).await);
+    let stranger = app.signed_up().await;
 
     delete_session(&app, Some(&user.phone.access), &stranger.sid)
         .await
-        .assert_problem(404, "not_found");
+        .assert_problem(NOT_FOUND);
 
-    assert_works(&app, &stranger).await;
+    app.assert_session_active(&stranger).await;
     let refreshed = app.refresh(&stranger.refresh).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
     assert!(entry(&sessions(&app, &stranger.access).await, &stranger.sid).is_some());
@@ -301,7 +244,7 @@ async fn an_unknown_or_malformed_session_id_is_not_found() {
     for id in [unknown.as_str(), "abc"] {
         delete_session(&app, Some(&user.phone.access), id)
             .await
-            .assert_problem(404, "not_found");
+            .assert_problem(NOT_FOUND);
     }
     assert_eq!(sessions(&app, &user.phone.access).await.len(), 2);
 }
@@ -310,20 +253,25 @@ async fn an_unknown_or_malformed_session_id_is_not_found() {
 async fn an_already_ended_session_is_not_found() {
     let app = spawn_app().await;
     let user = two_devices(&app).await;
-    assert_no_content(&delete_session(&app, Some(&user.phone.access), &user.laptop.sid).await);
     delete_session(&app, Some(&user.phone.access), &user.laptop.sid)
         .await
-        .assert_problem(404, "not_found");
+        .assert_no_content();
+    delete_session(&app, Some(&user.phone.access), &user.laptop.sid)
+        .await
+        .assert_problem(NOT_FOUND);
 
     // Ended by logout rather than by DELETE: the same.
-    let tablet = Device::of(&login_with_agent(&app, &user.email, "Tablet/1.0").await);
+    let tablet = Tokens::of(
+        &app.login_with_agent(&user.email, PASSWORD, "Tablet/1.0")
+            .await,
+    );
     let logout = app
         .post_json("/logout", &json!({"refresh_token": tablet.refresh}))
         .await;
-    assert_no_content(&logout);
+    logout.assert_no_content();
     delete_session(&app, Some(&user.phone.access), &tablet.sid)
         .await
-        .assert_problem(404, "not_found");
+        .assert_problem(NOT_FOUND);
 }
 
 #[tokio::test]
@@ -332,7 +280,7 @@ async fn sessions_need_a_valid_bearer_token() {
     let user = two_devices(&app).await;
 
     let listed = app.get("/sessions").await;
-    listed.assert_problem(401, "invalid_token");
+    listed.assert_problem(INVALID_ACCESS_TOKEN);
     assert!(
         listed
             .header("www-authenticate")
@@ -340,13 +288,13 @@ async fn sessions_need_a_valid_bearer_token() {
     );
     app.get_bearer("/sessions", "not-a-jwt")
         .await
-        .assert_problem(401, "invalid_token");
+        .assert_problem(INVALID_ACCESS_TOKEN);
 
     delete_session(&app, None, &user.laptop.sid)
         .await
-        .assert_problem(401, "invalid_token");
+        .assert_problem(INVALID_ACCESS_TOKEN);
     delete_session(&app, Some("not-a-jwt"), &user.laptop.sid)
         .await
-        .assert_problem(401, "invalid_token");
-    assert_works(&app, &user.laptop).await;
+        .assert_problem(INVALID_ACCESS_TOKEN);
+    app.assert_session_active(&user.laptop).await;
 }

@@ -2,10 +2,10 @@
 //!
 //! The service under test sends mail through `lettre` (plain SMTP, no TLS, no
 //! AUTH). Tests start an [`SmtpServer`] on `127.0.0.1:0`, point the service at
-//! [`SmtpServer::port`] / [`SmtpServer::url`], and then wait for the mail with
-//! [`SmtpServer::wait_for`] or [`SmtpServer::wait_for_to`]. [`ReceivedMail`]
-//! has helpers to read headers and to find links (e.g. the email
-//! verification URL) in the possibly quoted-printable or base64 encoded body.
+//! [`SmtpServer::url`], and then wait for the mail with [`SmtpServer::wait_for`],
+//! [`SmtpServer::wait_for_subject`] or [`SmtpServer::wait_for_message`]. Each
+//! message is decoded by `mail-parser` into a [`ReceivedMail`]: subject,
+//! recipients and the text and HTML parts.
 //!
 //! Protocol: greeting `220`, `EHLO` (multi-line `250`: 8BITMIME, SMTPUTF8,
 //! PIPELINING; no STARTTLS, no AUTH), `HELO`, `MAIL FROM`, `RCPT TO`, `DATA`
@@ -15,15 +15,13 @@
 //! task never panics on malformed input or client disconnects; it stops when
 //! the [`SmtpServer`] is dropped.
 
-// Not every test binary uses every helper.
-#![allow(dead_code)]
-
 use std::fmt::Write as _;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use mail_parser::{MessageParser, PartType};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -35,22 +33,55 @@ const MAX_COMMAND_LINE: u64 = 64 * 1024;
 const MAX_DATA_CHUNK: u64 = 1024 * 1024;
 /// Largest message accepted (bytes); bigger ones are read to the end and refused with 552.
 const MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
-/// Nesting limit for MIME multiparts in [`ReceivedMail::decoded_text`].
-const MAX_MIME_DEPTH: usize = 16;
 
-/// A message accepted by the [`SmtpServer`].
+/// A message accepted by the [`SmtpServer`], decoded by `mail-parser`.
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {
     /// Reverse-path from `MAIL FROM`, without `<` `>` (empty for the null path `<>`).
     pub mail_from: String,
     /// Forward-paths from each `RCPT TO`, without `<` `>`.
     pub rcpt_to: Vec<String>,
-    /// Raw DATA content, dot-unstuffed, without the final `.` line (the CRLF
-    /// ending the last line is kept). Invalid UTF-8 is replaced lossily.
-    pub data: String,
+    /// The `Subject` header, decoded (empty when there is none).
+    pub subject: String,
+    /// The addresses of the `To` header.
+    pub to: Vec<String>,
+    /// The first `text/plain` part, decoded (empty when there is none).
+    pub text: String,
+    /// The first `text/html` part, decoded (empty when there is none).
+    pub html: String,
 }
 
 impl ReceivedMail {
+    fn parse(mail_from: String, rcpt_to: Vec<String>, data: &[u8]) -> ReceivedMail {
+        let mut mail = ReceivedMail {
+            mail_from,
+            rcpt_to,
+            subject: String::new(),
+            to: Vec::new(),
+            text: String::new(),
+            html: String::new(),
+        };
+        let Some(message) = MessageParser::default().parse(data) else {
+            return mail;
+        };
+        mail.subject = message.subject().unwrap_or_default().to_owned();
+        mail.to = message
+            .to()
+            .into_iter()
+            .flat_map(|to| to.iter())
+            .filter_map(|addr| addr.address())
+            .map(str::to_owned)
+            .collect();
+        for part in &message.parts {
+            match &part.body {
+                PartType::Text(text) if mail.text.is_empty() => mail.text = text.to_string(),
+                PartType::Html(html) if mail.html.is_empty() => mail.html = html.to_string(),
+                _ => {}
+            }
+        }
+        mail
+    }
+
     /// Whether `address` is among the recipients (case-insensitive).
     pub fn is_to(&self, address: &str) -> bool {
         self.rcpt_to
@@ -58,42 +89,15 @@ impl ReceivedMail {
             .any(|r| r.eq_ignore_ascii_case(address.trim()))
     }
 
-    /// Header value (case-insensitive name, unfolded), e.g. `"Subject"`.
-    ///
-    /// Looks only at the top-level header block. The value is unfolded and
-    /// trimmed, and RFC 2047 encoded-words (`=?utf-8?b?...?=`, `=?utf-8?q?...?=`)
-    /// are decoded, so a non-ASCII subject compares equal to the text the
-    /// service used. Returns the first header with that name.
-    pub fn header(&self, name: &str) -> Option<String> {
-        let (head, _) = split_header_body(&self.data);
-        parse_headers(head)
-            .into_iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| decode_encoded_words(&v))
-    }
-
-    /// Whole message decoded for searching: quoted-printable soft line breaks
-    /// ("=\r\n") removed and =XX escapes decoded, base64 body parts decoded
-    /// when a part says Content-Transfer-Encoding: base64. Good enough to find
-    /// a URL in the text/plain or text/html part.
-    ///
-    /// The MIME structure is walked (multipart parts, recursively); each part's
-    /// raw headers are kept followed by its decoded body. Parts that are not
-    /// quoted-printable or base64 are left as they are (so a `=` in a 7bit
-    /// body is never mistaken for an escape).
-    pub fn decoded_text(&self) -> String {
-        let mut out = String::with_capacity(self.data.len());
-        decode_entity(&self.data, 0, &mut out);
-        out
-    }
-
-    /// First URL in decoded_text() that contains `needle` (a URL runs until
-    /// whitespace, '"', '<', '>' or "'"); HTML entities like &amp; decoded.
-    ///
-    /// A URL starts at `http://` or `https://` (any case). Sentence punctuation
-    /// at the very end (`.` `,` `;` `:` `!` `?` `)`) is not part of the URL.
+    /// The first URL in the text part that contains `needle`. The text part
+    /// carries every link the HTML part has, in plain form (no HTML entities).
     pub fn find_link(&self, needle: &str) -> Option<String> {
-        find_link_in(&self.decoded_text(), needle)
+        self.text
+            .split_whitespace()
+            .filter(|word| word.starts_with("http://") || word.starts_with("https://"))
+            .map(|url| url.trim_end_matches(['.', ',', ';', ':', '!', '?', ')']))
+            .find(|url| url.contains(needle))
+            .map(str::to_owned)
     }
 }
 
@@ -152,10 +156,6 @@ impl SmtpServer {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// smtp URL for lettre's from_url form: format!("smtp://127.0.0.1:{port}")
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
@@ -191,14 +191,6 @@ impl SmtpServer {
         }
     }
 
-    /// Waits for the first message whose rcpt_to contains `address`
-    /// (case-insensitive), panics after timeout.
-    pub async fn wait_for_to(&self, address: &str, timeout: Duration) -> ReceivedMail {
-        let wanted = address.trim().trim_start_matches('<').trim_end_matches('>');
-        self.wait_for_message(&format!("to {wanted:?}"), |m| m.is_to(wanted), timeout)
-            .await
-    }
-
     /// Waits for the first message to `address` whose subject contains `subject`.
     pub async fn wait_for_subject(
         &self,
@@ -207,9 +199,7 @@ impl SmtpServer {
         timeout: Duration,
     ) -> ReceivedMail {
         let what = format!("to {address:?} with subject containing {subject:?}");
-        let matches = |m: &ReceivedMail| {
-            m.is_to(address) && m.header("Subject").is_some_and(|s| s.contains(subject))
-        };
+        let matches = |m: &ReceivedMail| m.is_to(address) && m.subject.contains(subject);
         self.wait_for_message(&what, matches, timeout).await
     }
 
@@ -258,11 +248,10 @@ impl SmtpServer {
         }
         let mut out = String::from("; received:");
         for (i, m) in mail.iter().enumerate() {
-            let subject = m.header("Subject").unwrap_or_default();
             let _ = write!(
                 out,
-                "\n  #{i}: from <{}> to {:?}, subject {subject:?}",
-                m.mail_from, m.rcpt_to
+                "\n  #{i}: from <{}> to {:?}, subject {:?}",
+                m.mail_from, m.rcpt_to, m.subject
             );
         }
         out
@@ -389,11 +378,11 @@ async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     let envelope = std::mem::take(&mut envelope);
                     match data {
                         Some(data) => {
-                            let mail = ReceivedMail {
-                                mail_from: envelope.mail_from.unwrap_or_default(),
-                                rcpt_to: envelope.rcpt_to,
-                                data: String::from_utf8_lossy(&data).into_owned(),
-                            };
+                            let mail = ReceivedMail::parse(
+                                envelope.mail_from.unwrap_or_default(),
+                                envelope.rcpt_to,
+                                &data,
+                            );
                             shared.mail.send_modify(|all| all.push(mail));
                             b"250 2.0.0 OK queued\r\n"
                         }
@@ -477,337 +466,5 @@ fn parse_path(arg: &str, keyword: &str) -> Option<String> {
     } else {
         let path = rest.split_whitespace().next()?;
         Some(path.to_string())
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Message parsing helpers
-// ---------------------------------------------------------------------------
-
-/// Splits a MIME entity at its first empty line: (header block, body).
-fn split_header_body(entity: &str) -> (&str, &str) {
-    let mut pos = 0;
-    for line in entity.split_inclusive('\n') {
-        if line == "\r\n" || line == "\n" {
-            return (&entity[..pos], &entity[pos + line.len()..]);
-        }
-        pos += line.len();
-    }
-    (entity, "")
-}
-
-/// Parses a header block into unfolded (name, value) pairs, values trimmed.
-fn parse_headers(block: &str) -> Vec<(String, String)> {
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for raw in block.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            // Folded continuation: unfolding removes only the line break.
-            if let Some((_, value)) = headers.last_mut() {
-                value.push_str(line);
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_string(), value.to_string()));
-        }
-    }
-    for (_, value) in &mut headers {
-        *value = value.trim().to_string();
-    }
-    headers
-}
-
-fn find_header(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
-}
-
-/// A parameter of a structured header value, e.g. `boundary` of Content-Type.
-fn header_param(value: &str, param: &str) -> Option<String> {
-    value.split(';').skip(1).find_map(|p| {
-        let (key, val) = p.split_once('=')?;
-        if !key.trim().eq_ignore_ascii_case(param) {
-            return None;
-        }
-        let val = val.trim();
-        let val = val
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(val);
-        Some(val.to_string())
-    })
-}
-
-/// Appends the decoded form of a MIME entity (headers raw, body decoded).
-fn decode_entity(entity: &str, depth: usize, out: &mut String) {
-    let (head, body) = split_header_body(entity);
-    out.push_str(head);
-    out.push_str("\r\n");
-    let headers = parse_headers(head);
-
-    let content_type = find_header(&headers, "Content-Type").unwrap_or_default();
-    if depth < MAX_MIME_DEPTH
-        && content_type
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("multipart/")
-        && let Some(boundary) = header_param(&content_type, "boundary")
-    {
-        for part in split_multipart(body, &boundary) {
-            decode_entity(part, depth + 1, out);
-            out.push_str("\r\n");
-        }
-        return;
-    }
-
-    let encoding = find_header(&headers, "Content-Transfer-Encoding")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match encoding.as_str() {
-        "quoted-printable" => {
-            out.push_str(&String::from_utf8_lossy(&decode_quoted_printable(
-                body.as_bytes(),
-            )));
-        }
-        "base64" => out.push_str(&String::from_utf8_lossy(&decode_base64(body))),
-        _ => out.push_str(body),
-    }
-}
-
-/// The body parts of a multipart body (preamble and epilogue dropped).
-fn split_multipart<'a>(body: &'a str, boundary: &str) -> Vec<&'a str> {
-    let delimiter = format!("--{boundary}");
-    let close = format!("--{boundary}--");
-    let mut parts = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut pos = 0;
-    for line in body.split_inclusive('\n') {
-        let trimmed = line.trim_end();
-        if trimmed == delimiter || trimmed == close {
-            if let Some(s) = start {
-                // The line break before a delimiter belongs to the delimiter.
-                let part = &body[s..pos];
-                let part = part
-                    .strip_suffix("\r\n")
-                    .or_else(|| part.strip_suffix('\n'))
-                    .unwrap_or(part);
-                parts.push(part);
-            }
-            if trimmed == close {
-                return parts;
-            }
-            start = Some(pos + line.len());
-        }
-        pos += line.len();
-    }
-    if let Some(s) = start {
-        parts.push(&body[s..]); // unterminated multipart: keep what there is
-    }
-    parts
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Quoted-printable decoding: soft line breaks removed, `=XX` decoded.
-fn decode_quoted_printable(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        let b = input[i];
-        if b == b'=' {
-            let rest = &input[i + 1..];
-            if let [h, l, ..] = rest
-                && let (Some(h), Some(l)) = (hex_value(*h), hex_value(*l))
-            {
-                out.push((h << 4) | l);
-                i += 3;
-                continue;
-            }
-            // Soft line break, possibly with (illegal but common) trailing blanks.
-            let blanks = rest
-                .iter()
-                .take_while(|c| **c == b' ' || **c == b'\t')
-                .count();
-            let after = &rest[blanks..];
-            if after.starts_with(b"\r\n") {
-                i += 1 + blanks + 2;
-                continue;
-            }
-            if after.starts_with(b"\n") {
-                i += 1 + blanks + 1;
-                continue;
-            }
-            if after.is_empty() {
-                break; // soft break at the very end
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    out
-}
-
-/// Lenient base64 decoding (standard or URL-safe alphabet); whitespace and
-/// other stray characters are skipped, decoding stops at padding.
-fn decode_base64(input: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in input.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            _ => continue,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
-        }
-    }
-    out
-}
-
-/// Decodes RFC 2047 encoded-words; whitespace between adjacent ones is dropped.
-fn decode_encoded_words(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    let mut after_encoded_word = false;
-    while let Some(i) = rest.find("=?") {
-        let before = &rest[..i];
-        let candidate = &rest[i + 2..];
-        match decode_encoded_word(candidate) {
-            Some((decoded, consumed)) => {
-                if !(after_encoded_word && before.trim().is_empty()) {
-                    out.push_str(before);
-                }
-                out.push_str(&decoded);
-                rest = &candidate[consumed..];
-                after_encoded_word = true;
-            }
-            None => {
-                out.push_str(before);
-                out.push_str("=?");
-                rest = candidate;
-                after_encoded_word = false;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Decodes `charset?enc?text?=` (the part after `=?`); returns the text and
-/// how many bytes of `s` it used.
-fn decode_encoded_word(s: &str) -> Option<(String, usize)> {
-    let (charset, rest) = s.split_once('?')?;
-    let (encoding, rest) = rest.split_once('?')?;
-    let end = rest.find("?=")?;
-    let text = &rest[..end];
-    // `rest` is a suffix of `s`: everything up to it plus the text and "?=".
-    let consumed = s.len() - rest.len() + end + 2;
-    if charset.is_empty() || charset.contains(char::is_whitespace) || text.contains(' ') {
-        return None;
-    }
-    let bytes = match encoding {
-        "B" | "b" => decode_base64(text),
-        "Q" | "q" => {
-            let underscores = text.replace('_', " ");
-            decode_quoted_printable(underscores.as_bytes())
-        }
-        _ => return None,
-    };
-    let charset = charset
-        .split('*')
-        .next()
-        .unwrap_or(charset)
-        .to_ascii_lowercase();
-    let decoded = match charset.as_str() {
-        "iso-8859-1" | "latin1" | "latin-1" => bytes.iter().map(|&b| char::from(b)).collect(),
-        _ => String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    Some((decoded, consumed))
-}
-
-/// Decodes the HTML entities that show up in href attributes.
-fn decode_html_entities(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let candidate = &rest[i + 1..];
-        let decoded = candidate
-            .find(';')
-            .filter(|&end| end <= 10)
-            .and_then(|end| {
-                let entity = &candidate[..end];
-                let c = match entity {
-                    "amp" => Some('&'),
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "quot" => Some('"'),
-                    "apos" => Some('\''),
-                    _ => {
-                        let number = entity.strip_prefix('#')?;
-                        let code = match number.strip_prefix(['x', 'X']) {
-                            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                            None => number.parse().ok()?,
-                        };
-                        char::from_u32(code)
-                    }
-                }?;
-                Some((c, end + 1))
-            });
-        match decoded {
-            Some((c, used)) => {
-                out.push(c);
-                rest = &candidate[used..];
-            }
-            None => {
-                out.push('&');
-                rest = candidate;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn find_link_in(text: &str, needle: &str) -> Option<String> {
-    // ASCII lowercasing keeps every byte offset (and char boundary) in place.
-    let lower = text.to_ascii_lowercase();
-    let mut from = 0;
-    loop {
-        let rest = &lower[from..];
-        let start = from
-            + [rest.find("http://"), rest.find("https://")]
-                .into_iter()
-                .flatten()
-                .min()?;
-        let end = text[start..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\''))
-            .map_or(text.len(), |e| start + e);
-        let url = decode_html_entities(&text[start..end]);
-        let url = url.trim_end_matches(['.', ',', ';', ':', '!', '?', ')']);
-        if url.contains(needle) {
-            return Some(url.to_string());
-        }
-        from = end.max(start + 1);
     }
 }

@@ -5,13 +5,10 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// A fresh registered address and the token of its verification link.
 async fn registered(app: &TestApp) -> (String, String) {
-    let email = unique_email();
-    assert_eq!(
-        app.register(&email, PASSWORD).await.status,
-        StatusCode::ACCEPTED
-    );
-    let token = app.verification_token(&email).await;
+    let email = app.registered_user().await;
+    let token = app.mailed_token(&email, VERIFY).await;
     (email, token)
 }
 
@@ -20,32 +17,27 @@ async fn the_token_verifies_the_email_once() {
     let app = spawn_app().await;
     let (email, token) = registered(&app).await;
 
-    let reply = app
-        .post_json("/verify-email", &json!({"token": token}))
-        .await;
+    let reply = app.verify_email(&token).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["email"], email.as_str());
     assert_eq!(reply.body["email_verified"], true);
     assert!(reply.body["id"].is_string() && reply.body["created_at"].is_string());
 
-    app.post_json("/verify-email", &json!({"token": token}))
+    app.verify_email(&token)
         .await
-        .assert_problem(400, "invalid_token");
+        .assert_problem(INVALID_LINK_TOKEN);
 }
 
 #[tokio::test]
 async fn unknown_malformed_and_missing_tokens_are_refused() {
     let app = spawn_app().await;
-    let unknown = "A".repeat(43);
-    app.post_json("/verify-email", &json!({"token": unknown}))
-        .await
-        .assert_problem(400, "invalid_token");
-    app.post_json("/verify-email", &json!({"token": "<script>"}))
-        .await
-        .assert_problem(400, "invalid_token");
+    for token in [random_token().as_str(), "<script>"] {
+        app.verify_email(token)
+            .await
+            .assert_problem(INVALID_LINK_TOKEN);
+    }
     let missing = app.post_json("/verify-email", &json!({})).await;
-    missing.assert_problem(422, "validation_failed");
-    assert_eq!(missing.error_fields(), ["token"]);
+    missing.assert_invalid(&[("token", "is required")]);
 }
 
 #[tokio::test]
@@ -53,9 +45,9 @@ async fn the_token_expires_after_24_hours() {
     let app = spawn_app().await;
     let (_, token) = registered(&app).await;
     app.advance(Duration::from_secs(24 * 3600 + 1));
-    app.post_json("/verify-email", &json!({"token": token}))
+    app.verify_email(&token)
         .await
-        .assert_problem(400, "invalid_token");
+        .assert_problem(INVALID_LINK_TOKEN);
 }
 
 #[tokio::test]
@@ -64,13 +56,12 @@ async fn login_before_verification_is_403_only_with_the_right_password() {
     let (email, token) = registered(&app).await;
     app.login(&email, "wrong password")
         .await
-        .assert_problem(401, "invalid_credentials");
+        .assert_problem(INVALID_CREDENTIALS);
     app.login(&email, PASSWORD)
         .await
-        .assert_problem(403, "email_not_verified");
+        .assert_problem(EMAIL_NOT_VERIFIED);
 
-    app.post_json("/verify-email", &json!({"token": token}))
-        .await;
+    app.verify_email(&token).await.assert_status(StatusCode::OK);
     let login = app.login(&email, PASSWORD).await;
     assert_eq!(login.status, StatusCode::OK);
     assert_eq!(login.body["user"]["email_verified"], true);
@@ -87,12 +78,7 @@ async fn opening_the_link_shows_a_button_and_does_not_spend_the_token() {
     for _ in 0..2 {
         // What a mail scanner does: follow the link.
         let page = app.get(&format!("/verify-email?token={token}")).await;
-        assert_eq!(page.status, StatusCode::OK);
-        assert!(
-            page.header("content-type")
-                .unwrap_or_default()
-                .starts_with("text/html")
-        );
+        page.assert_page(StatusCode::OK);
         assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
         assert!(
             page.text
@@ -106,27 +92,23 @@ async fn opening_the_link_shows_a_button_and_does_not_spend_the_token() {
         );
     }
     // The token still works.
-    let reply = app
-        .post_json("/verify-email", &json!({"token": token}))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK);
+    app.verify_email(&token).await.assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_link_without_a_valid_token_shows_an_error_page() {
     let app = spawn_app().await;
     let page = app.get("/verify-email?token=%3Cscript%3E").await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    page.assert_page(StatusCode::BAD_REQUEST);
     assert!(
         page.text.contains("This link is not valid"),
         "{}",
         page.text
     );
     assert!(!page.text.contains("<script>") && !page.text.contains("<form"));
-    assert_eq!(
-        app.get("/verify-email").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    app.get("/verify-email")
+        .await
+        .assert_page(StatusCode::BAD_REQUEST);
 }
 
 async fn press_button(app: &TestApp, token: &str) -> Reply {
@@ -143,12 +125,12 @@ async fn the_button_verifies_and_shows_the_result() {
     let app = spawn_app().await;
     let (email, token) = registered(&app).await;
     let done = press_button(&app, &token).await;
-    assert_eq!(done.status, StatusCode::OK);
+    done.assert_page(StatusCode::OK);
     assert!(done.text.contains("Email confirmed"), "{}", done.text);
     assert_eq!(app.login(&email, PASSWORD).await.status, StatusCode::OK);
 
     let again = press_button(&app, &token).await;
-    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    again.assert_page(StatusCode::BAD_REQUEST);
     assert!(again.text.contains("invalid, expired or already used"));
 }
 
