@@ -7,7 +7,7 @@
 //! outcomes. It writes through the store and queues mail through the outbox.
 
 mod audit;
-pub mod crypto;
+mod crypto;
 mod error;
 mod introspection;
 mod login;

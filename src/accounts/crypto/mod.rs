@@ -6,6 +6,6 @@ mod access_tokens;
 mod opaque_tokens;
 mod password_hasher;
 
-pub use access_tokens::{Claims, IssuedToken, JwtKeys, PublicKey, SigningKey, TokenError};
+pub use access_tokens::{JwtKeys, PublicKey, SigningKey};
 pub use opaque_tokens::{OpaqueToken, TokenHash, looks_like_token};
 pub use password_hasher::{PasswordHasherPool, Verified};
