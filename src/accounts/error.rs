@@ -36,6 +36,10 @@ pub enum AccountError {
     /// Introspection without a configured service key.
     #[error("invalid service key")]
     InvalidServiceKey,
+    /// Input the core refuses, by the name of the field it came in (the v1 JSON
+    /// names, e.g. `password`, `new_password`, `email`).
+    #[error("invalid input")]
+    InvalidInput(Vec<InvalidField>),
     /// Not one of the caller's active sessions.
     #[error("no such session")]
     SessionNotFound,
@@ -50,6 +54,27 @@ impl From<StoreError> for AccountError {
             StoreError::EmailTaken => AccountError::EmailTaken,
             StoreError::Database(e) => AccountError::Internal(e.into()),
         }
+    }
+}
+
+/// One refused input field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+impl InvalidField {
+    /// PostgreSQL cannot store a NUL character in text; no email or name has one.
+    pub fn reject_nul(field: &'static str, value: &str) -> Result<(), AccountError> {
+        if value.contains('\0') {
+            let message = "must not contain NUL characters";
+            return Err(AccountError::InvalidInput(vec![InvalidField {
+                field,
+                message,
+            }]));
+        }
+        Ok(())
     }
 }
 

@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::audit::EventKind;
 use super::crypto::{OpaqueToken, Verified};
-use super::error::AccountError;
+use super::error::{AccountError, InvalidField};
 use super::outcomes::{ClientContext, TokenPair, User};
+use super::password_rules;
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
 use crate::store::{NewSession, UserRow};
@@ -21,9 +22,10 @@ impl Accounts {
         password: String,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        InvalidField::reject_nul("email", email)?;
         let user = self.store.connection().await?.user_by_email(email).await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let verdict = self.hasher.verify(password.clone(), stored_hash).await?;
+        let verdict = self.check_password(&password, stored_hash).await?;
         let user = match (verdict, user) {
             (Verified::Yes | Verified::YesRehash, Some(user)) => user,
             (_, user) => {
@@ -46,6 +48,25 @@ impl Accounts {
         let pair = self.start_session(&mut work, &user, client).await?;
         work.commit().await?;
         Ok(pair)
+    }
+
+    /// Checks a typed password against a stored hash (`None`: an unknown account,
+    /// checked against a dummy hash for the same cost). The NFKC form is tried
+    /// first; the form as typed only when it differs, for hashes stored before
+    /// passwords were normalised, and such a match asks for a rehash.
+    pub(super) async fn check_password(
+        &self,
+        typed: &str,
+        stored: Option<String>,
+    ) -> AccountResult<Verified> {
+        for (i, candidate) in password_rules::candidates(typed).into_iter().enumerate() {
+            match self.hasher.verify(candidate, stored.clone()).await? {
+                Verified::No => continue,
+                Verified::Yes if i > 0 => return Ok(Verified::YesRehash),
+                verdict => return Ok(verdict),
+            }
+        }
+        Ok(Verified::No)
     }
 
     /// A new session with its first refresh token, recorded as a login.
@@ -100,7 +121,10 @@ impl Accounts {
     /// retry at the next login, so it is logged, not returned.
     async fn rehash(&self, user: &UserRow, password: String) {
         let result = async {
-            let hash = self.hasher.hash(password).await?;
+            let hash = self
+                .hasher
+                .hash(password_rules::normalised(&password))
+                .await?;
             let mut db = self.store.connection().await?;
             db.set_password_hash(user.id, &hash, self.clock.now())
                 .await?;

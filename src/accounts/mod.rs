@@ -13,6 +13,7 @@ mod introspection;
 mod login;
 mod mailings;
 mod outcomes;
+mod password_rules;
 mod passwords;
 mod policy;
 mod refresh;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crypto::{PublicKey, looks_like_token};
-pub use error::{AccountError, AccountResult};
+pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
 pub use outcomes::*;
 pub use passwords::PasswordReset;

@@ -2,8 +2,9 @@
 
 use super::audit::EventKind;
 use super::crypto::{TokenHash, Verified, looks_like_token};
-use super::error::AccountError;
+use super::error::{AccountError, InvalidField};
 use super::outcomes::{Caller, ClientContext};
+use super::password_rules;
 use super::{AccountResult, Accounts};
 use crate::mail::MailKind;
 use crate::store::{EmailTokenPurpose, RevokeScope};
@@ -18,15 +19,17 @@ impl Accounts {
     /// Mails a reset link (one hour, single use) if the address has an account;
     /// answers the same in every case.
     pub async fn forgot_password(&self, email: &str, client: &ClientContext) -> AccountResult<()> {
+        InvalidField::reject_nul("email", email)?;
         let mail = self.link_mail(MailKind::PasswordReset, email, self.clock.now())?;
         let requested = EventKind::PasswordResetRequested;
         self.mail_link_to_account(email, false, mail, Some((requested, client)))
             .await
     }
 
-    /// Sets the new password, revokes every session and every other outstanding
-    /// reset link. An unknown, expired, used or verification token is
-    /// `InvalidEmailToken`.
+    /// Sets the new password, revokes every session and every outstanding reset
+    /// link, and marks the email verified (the link proved the mailbox). An
+    /// unknown, expired, used or verification token is `InvalidEmailToken`; the
+    /// token is checked before the (costly) hash, so guessing costs no hashes.
     pub async fn reset_password(
         &self,
         reset: PasswordReset,
@@ -35,25 +38,43 @@ impl Accounts {
         if !looks_like_token(&reset.token) {
             return Err(AccountError::InvalidEmailToken);
         }
-        let new_hash = self.hasher.hash(reset.password).await?;
-        let now = self.clock.now();
         let digest = TokenHash::of(&reset.token).0;
         let purpose = EmailTokenPurpose::PasswordReset;
-        let mut work = self.begin().await?;
-        let Some(user) = work.spend_email_token(&digest, purpose, now).await? else {
-            return Err(AccountError::InvalidEmailToken);
+        let mut db = self.store.connection().await?;
+        let holder = db
+            .email_token_user(&digest, purpose, self.clock.now())
+            .await?;
+        let user = match holder {
+            Some(id) => db.user_by_id(id).await?,
+            None => None,
         };
-        work.set_password_hash(user, &new_hash, now).await?;
-        work.spend_all_email_tokens(user, purpose, now).await?;
-        work.revoke_sessions(user, RevokeScope::All, "password_reset", now)
+        drop(db);
+        let user = user.ok_or(AccountError::InvalidEmailToken)?;
+        password_rules::check_new(&reset.password, &user.email, "password")?;
+        let new_hash = self
+            .hasher
+            .hash(password_rules::normalised(&reset.password))
+            .await?;
+        let now = self.clock.now();
+        let mut work = self.begin().await?;
+        // Spent only now, under the write lock: of two concurrent resets, one wins.
+        if work.spend_email_token(&digest, purpose, now).await? != Some(user.id) {
+            return Err(AccountError::InvalidEmailToken);
+        }
+        work.set_password_hash(user.id, &new_hash, now).await?;
+        work.spend_all_email_tokens(user.id, purpose, now).await?;
+        work.mark_email_verified(user.id, now).await?;
+        work.revoke_sessions(user.id, RevokeScope::All, "password_reset", now)
             .await?;
         let completed = EventKind::PasswordResetCompleted;
-        work.event(completed, Some(user), None, client, now).await?;
+        work.event(completed, Some(user.id), None, client, now)
+            .await?;
         work.commit().await
     }
 
     /// Changes the caller's password after checking the current one; every other
-    /// session is revoked, the caller's stays.
+    /// session and every outstanding reset link are revoked, the caller's session
+    /// stays.
     pub async fn change_password(
         &self,
         caller: &Caller,
@@ -65,13 +86,16 @@ impl Accounts {
         let mut db = self.store.connection().await?;
         let stored = db.user_by_id(user).await?.map(|u| u.password_hash);
         drop(db);
-        if self.hasher.verify(current, stored).await? == Verified::No {
+        if self.check_password(&current, stored).await? == Verified::No {
             return Err(AccountError::WrongCurrentPassword);
         }
-        let new_hash = self.hasher.hash(new).await?;
+        password_rules::check_new(&new, &caller.user.email, "new_password")?;
+        let new_hash = self.hasher.hash(password_rules::normalised(&new)).await?;
         let now = self.clock.now();
         let mut work = self.begin().await?;
         work.set_password_hash(user, &new_hash, now).await?;
+        let reset_links = EmailTokenPurpose::PasswordReset;
+        work.spend_all_email_tokens(user, reset_links, now).await?;
         let others = RevokeScope::AllExcept(caller.session_id);
         work.revoke_sessions(user, others, "password_changed", now)
             .await?;

@@ -4,7 +4,9 @@
 use uuid::Uuid;
 
 use super::audit::EventKind;
+use super::error::InvalidField;
 use super::outcomes::{ClientContext, Registered, TokenPair};
+use super::password_rules;
 use super::{AccountResult, Accounts};
 use crate::mail::MailKind;
 use crate::store::{NewUser, StoreError};
@@ -22,8 +24,12 @@ impl Accounts {
         form: Registration,
         client: &ClientContext,
     ) -> AccountResult<Registered> {
+        InvalidField::reject_nul("email", &form.email)?;
+        InvalidField::reject_nul("name", form.name.as_deref().unwrap_or_default())?;
+        password_rules::check_new(&form.password, &form.email, "password")?;
         // Hash first, whatever happens next: a taken email costs the same time.
-        let password_hash = self.hasher.hash(form.password).await?;
+        let normalised = password_rules::normalised(&form.password);
+        let password_hash = self.hasher.hash(normalised).await?;
         let user = NewUser {
             id: Uuid::new_v4(),
             email: form.email,

@@ -2,7 +2,7 @@
 
 use super::audit::EventKind;
 use super::crypto::{TokenHash, looks_like_token};
-use super::error::AccountError;
+use super::error::{AccountError, InvalidField};
 use super::outcomes::{ClientContext, User};
 use super::{AccountResult, Accounts};
 use crate::mail::MailKind;
@@ -36,6 +36,7 @@ impl Accounts {
     /// Mails a new verification link if the address has an unverified account;
     /// answers the same in every case.
     pub async fn resend_verification(&self, email: &str) -> AccountResult<()> {
+        InvalidField::reject_nul("email", email)?;
         let mail = self.link_mail(MailKind::VerifyEmail, email, self.clock.now())?;
         self.mail_link_to_account(email, true, mail, None).await
     }

@@ -60,7 +60,19 @@ pub enum ApiError {
 
 impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
-        ApiError::Account(e)
+        match e {
+            // The core's refused inputs are validation errors like any other.
+            AccountError::InvalidInput(fields) => ApiError::Validation(
+                fields
+                    .into_iter()
+                    .map(|f| FieldError {
+                        field: f.field.to_owned(),
+                        message: f.message.to_owned(),
+                    })
+                    .collect(),
+            ),
+            e => ApiError::Account(e),
+        }
     }
 }
 
@@ -182,6 +194,12 @@ fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Send a service key from INTROSPECTION_KEYS as a Bearer token.".into(),
+        ),
+        // Turned into `ApiError::Validation` on the way in; kept for completeness.
+        InvalidInput(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "One or more fields are invalid.".into(),
         ),
         SessionNotFound => (
             StatusCode::NOT_FOUND,

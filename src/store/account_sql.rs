@@ -145,6 +145,25 @@ where
         Ok(row.map(|(id,)| id))
     }
 
+    /// The user of an unused, unexpired token of this purpose, without spending it.
+    pub async fn email_token_user(
+        c: &mut DB::Connection,
+        digest: &TokenDigest,
+        purpose: EmailTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
+        let row: Option<(Uuid,)> = sqlx::query_as(
+            "select user_id from email_tokens
+             where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
+        )
+        .bind(&digest[..])
+        .bind(purpose.as_str())
+        .bind(now)
+        .fetch_optional(c)
+        .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
     /// Marks every unused token of this user and purpose used.
     pub async fn spend_all_email_tokens(
         c: &mut DB::Connection,

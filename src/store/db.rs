@@ -99,6 +99,16 @@ impl Db {
         run!(self.spend_email_token(digest, purpose, now))
     }
 
+    /// The user of an unused, unexpired token of this purpose, without spending it.
+    pub async fn email_token_user(
+        &mut self,
+        digest: &TokenDigest,
+        purpose: EmailTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
+        run!(self.email_token_user(digest, purpose, now))
+    }
+
     /// Marks every unused token of this user and purpose used.
     pub async fn spend_all_email_tokens(
         &mut self,

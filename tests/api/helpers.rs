@@ -230,7 +230,12 @@ impl TestApp {
 
     /// Registers `email` and verifies it through the mailed link.
     pub async fn verified_user_with(&self, email: &str) {
-        self.register(email, PASSWORD)
+        self.verified_user_with_password(email, PASSWORD).await;
+    }
+
+    /// Registers `email` with `password` and verifies it through the mailed link.
+    pub async fn verified_user_with_password(&self, email: &str, password: &str) {
+        self.register(email, password)
             .await
             .assert_status(StatusCode::ACCEPTED);
         let token = self.mailed_token(email, VERIFY).await;
