@@ -103,6 +103,13 @@ impl Application {
     ) -> std::io::Result<()> {
         let store = self.worker.store.clone();
         let stop = tokio_util::sync::CancellationToken::new();
+        let poll = self.state.config.mail_poll_interval;
+        let requests = self
+            .state
+            .accounts
+            .clone()
+            .run_link_requests(poll, stop.clone());
+        let requests = tokio::spawn(requests);
         let worker = tokio::spawn(self.worker.run(stop.clone()));
         let router = app(self.state);
         let result = axum::serve(
@@ -112,6 +119,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         stop.cancel();
+        if requests.await.is_err() {
+            tracing::error!("link-request worker panicked");
+        }
         if worker.await.is_err() {
             tracing::error!("mail worker panicked");
         }

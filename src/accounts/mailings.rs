@@ -8,6 +8,7 @@ use super::audit::EventKind;
 use super::crypto::{OpaqueToken, TokenHash};
 use super::outcomes::ClientContext;
 use super::policy::{RESET_TTL, VERIFICATION_TTL};
+use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
 use crate::mail::{Email, MailKind};
 use crate::store::{EmailTokenPurpose, NewEmailToken};
@@ -81,18 +82,17 @@ impl Accounts {
     }
 
     /// Sends `mail` to the account with this email (an unverified one only, with
-    /// `only_unverified`), storing its token and recording `event` in the same
-    /// transaction. Without such an account nothing happens, and the caller
-    /// answers the same.
+    /// `only_unverified`), storing its token and recording `event` in `work`.
+    /// Without such an account nothing happens, and the caller answers the same.
     pub(super) async fn mail_link_to_account(
         &self,
+        work: &mut Work,
         email: &str,
         only_unverified: bool,
         mail: LinkMail,
         event: Option<(EventKind, &ClientContext)>,
     ) -> AccountResult<()> {
         let now = self.clock.now();
-        let mut work = self.begin().await?;
         let Some(user) = work.user_by_email(email).await? else {
             return Ok(());
         };
@@ -105,7 +105,6 @@ impl Accounts {
             work.event(kind, Some(user.id), None, client, now).await?;
         }
         // Mail goes to the address on the account, however the request spelled it.
-        work.mail(mail.email_to(user.email), now).await?;
-        work.commit().await
+        work.mail(mail.email_to(user.email), now).await
     }
 }

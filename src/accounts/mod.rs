@@ -10,6 +10,7 @@ mod audit;
 mod crypto;
 mod error;
 mod introspection;
+mod link_requests;
 mod login;
 mod mailings;
 mod outcomes;
@@ -50,6 +51,8 @@ pub struct Accounts {
     outbox: OutboxSignal,
     policy: SessionPolicy,
     clock: Clock,
+    /// Wakes this instance's link-request worker.
+    link_requests_queued: tokio::sync::Notify,
 }
 
 impl Accounts {
@@ -84,6 +87,7 @@ impl Accounts {
             outbox,
             policy,
             clock,
+            link_requests_queued: tokio::sync::Notify::new(),
         })
     }
 

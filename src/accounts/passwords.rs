@@ -2,11 +2,10 @@
 
 use super::audit::EventKind;
 use super::crypto::{TokenHash, Verified, looks_like_token};
-use super::error::{AccountError, InvalidField};
+use super::error::AccountError;
 use super::outcomes::{Caller, ClientContext};
 use super::password_rules;
 use super::{AccountResult, Accounts};
-use crate::mail::MailKind;
 use crate::store::{EmailTokenPurpose, RevokeScope};
 
 /// A new password set with the token of a reset link.
@@ -16,14 +15,11 @@ pub struct PasswordReset {
 }
 
 impl Accounts {
-    /// Mails a reset link (one hour, single use) if the address has an account;
-    /// answers the same in every case.
+    /// Queues a request for a reset link (one hour, single use), mailed if the
+    /// address has an account; answers the same in every case.
     pub async fn forgot_password(&self, email: &str, client: &ClientContext) -> AccountResult<()> {
-        InvalidField::reject_nul("email", email)?;
-        let mail = self.link_mail(MailKind::PasswordReset, email, self.clock.now())?;
-        let requested = EventKind::PasswordResetRequested;
-        self.mail_link_to_account(email, false, mail, Some((requested, client)))
-            .await
+        let purpose = EmailTokenPurpose::PasswordReset;
+        self.queue_link_request(purpose, email, client).await
     }
 
     /// Sets the new password, revokes every session and every outstanding reset

@@ -77,10 +77,12 @@ impl Accounts {
         let row = match work.insert_user(&user).await {
             Ok(row) => row,
             Err(StoreError::EmailTaken) => {
+                // The failed insert ended this transaction on PostgreSQL: start afresh.
                 drop(work);
-                return self
-                    .mail_link_to_account(&user.email, false, exists, None)
-                    .await;
+                let mut work = self.begin().await?;
+                self.mail_link_to_account(&mut work, &user.email, false, exists, None)
+                    .await?;
+                return work.commit().await;
             }
             Err(e) => return Err(e.into()),
         };

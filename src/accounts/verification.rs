@@ -2,10 +2,9 @@
 
 use super::audit::EventKind;
 use super::crypto::{TokenHash, looks_like_token};
-use super::error::{AccountError, InvalidField};
+use super::error::AccountError;
 use super::outcomes::{ClientContext, User};
 use super::{AccountResult, Accounts};
-use crate::mail::MailKind;
 use crate::store::EmailTokenPurpose;
 
 impl Accounts {
@@ -33,11 +32,14 @@ impl Accounts {
         Ok(User::from(&row))
     }
 
-    /// Mails a new verification link if the address has an unverified account;
-    /// answers the same in every case.
-    pub async fn resend_verification(&self, email: &str) -> AccountResult<()> {
-        InvalidField::reject_nul("email", email)?;
-        let mail = self.link_mail(MailKind::VerifyEmail, email, self.clock.now())?;
-        self.mail_link_to_account(email, true, mail, None).await
+    /// Queues a request for a new verification link, mailed if the address has an
+    /// unverified account; answers the same in every case.
+    pub async fn resend_verification(
+        &self,
+        email: &str,
+        client: &ClientContext,
+    ) -> AccountResult<()> {
+        let purpose = EmailTokenPurpose::VerifyEmail;
+        self.queue_link_request(purpose, email, client).await
     }
 }

@@ -86,9 +86,13 @@ pub async fn verify_page(
     ))]
 pub async fn resend(
     State(state): State<AppState>,
+    Client(client): Client,
     ValidatedJson(req): ValidatedJson<EmailRequest>,
 ) -> ApiResult<StatusCode> {
-    state.accounts.resend_verification(&req.email).await?;
+    state
+        .accounts
+        .resend_verification(&req.email, &client)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

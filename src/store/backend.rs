@@ -13,6 +13,9 @@ pub trait Backend: Database {
     const LOCK_REFRESH_TOKEN: &'static str;
     /// Claims due outbox rows that no other worker holds.
     const CLAIM_MAIL: &'static str;
+    /// The oldest queued link request, locked until the transaction ends and
+    /// skipped by other workers meanwhile.
+    const NEXT_LINK_REQUEST: &'static str;
 
     /// Begins a transaction that is going to write.
     fn begin_write(

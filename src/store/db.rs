@@ -242,6 +242,20 @@ impl Db {
         run!(self.mail_failed(id, error, retry_at, now))
     }
 
+    pub async fn insert_link_request(&mut self, request: &NewLinkRequest) -> StoreResult<()> {
+        run!(self.insert_link_request(request))
+    }
+
+    /// The oldest queued link request, locked until the transaction ends (other
+    /// workers skip it meanwhile).
+    pub async fn next_link_request(&mut self) -> StoreResult<Option<LinkRequestRow>> {
+        run!(self.next_link_request())
+    }
+
+    pub async fn delete_link_request(&mut self, id: Uuid) -> StoreResult<()> {
+        run!(self.delete_link_request(id))
+    }
+
     /// Stores `key` as the current signing key unless there is one already.
     pub async fn offer_signing_key(&mut self, key: &SigningKeyRow) -> StoreResult<()> {
         run!(self.offer_signing_key(key))

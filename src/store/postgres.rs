@@ -68,6 +68,10 @@ impl Backend for Postgres {
              limit $3 for update skip locked)
          returning id, recipient, subject, body_text, body_html, attempts, created_at";
 
+    const NEXT_LINK_REQUEST: &'static str =
+        "select id, purpose, email, ip, user_agent, created_at from link_requests
+         order by created_at limit 1 for update skip locked";
+
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin().await
     }

@@ -23,6 +23,7 @@ where
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> SigningKeyRow: FromRow<'r, DB::Row>,
+    for<'r> LinkRequestRow: FromRow<'r, DB::Row>,
 {
     /// Touches a real table: an open connection to a database without our schema
     /// (or a broken file) is not ready.
@@ -163,6 +164,40 @@ where
             .bind(now),
         };
         query.execute(c).await?;
+        Ok(())
+    }
+
+    pub async fn insert_link_request(
+        c: &mut DB::Connection,
+        r: &NewLinkRequest,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into link_requests (id, purpose, email, ip, user_agent, created_at)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.id)
+        .bind(r.purpose.as_str())
+        .bind(r.email.as_str())
+        .bind(r.ip.as_deref())
+        .bind(r.user_agent.as_deref())
+        .bind(r.created_at)
+        .execute(c)
+        .await?;
+        Ok(())
+    }
+
+    /// The oldest queued request, locked for this transaction.
+    pub async fn next_link_request(c: &mut DB::Connection) -> StoreResult<Option<LinkRequestRow>> {
+        Ok(sqlx::query_as(DB::NEXT_LINK_REQUEST)
+            .fetch_optional(c)
+            .await?)
+    }
+
+    pub async fn delete_link_request(c: &mut DB::Connection, id: Uuid) -> StoreResult<()> {
+        sqlx::query("delete from link_requests where id = $1")
+            .bind(id)
+            .execute(c)
+            .await?;
         Ok(())
     }
 

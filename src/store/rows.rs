@@ -54,10 +54,19 @@ pub enum EmailTokenPurpose {
 }
 
 impl EmailTokenPurpose {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             EmailTokenPurpose::VerifyEmail => "verify_email",
             EmailTokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The purpose of a stored name; `None` for one this version does not know.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "verify_email" => Some(EmailTokenPurpose::VerifyEmail),
+            "password_reset" => Some(EmailTokenPurpose::PasswordReset),
+            _ => None,
         }
     }
 }
@@ -68,6 +77,26 @@ pub struct NewEmailToken {
     pub purpose: EmailTokenPurpose,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A request for a mailed link, waiting to be carried out.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRequestRow {
+    pub id: Uuid,
+    pub purpose: String,
+    pub email: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewLinkRequest {
+    pub id: Uuid,
+    pub purpose: EmailTokenPurpose,
+    pub email: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A refresh token and its session, read under the backend's lock.

@@ -75,6 +75,11 @@ impl Backend for Sqlite {
              limit $3)
          returning id, recipient, subject, body_text, body_html, attempts, created_at";
 
+    /// The write lock of the transaction keeps two workers from taking one request.
+    const NEXT_LINK_REQUEST: &'static str =
+        "select id, purpose, email, ip, user_agent, created_at from link_requests
+         order by created_at limit 1";
+
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("begin immediate").await
     }

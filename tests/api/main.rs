@@ -14,6 +14,7 @@ mod backends;
 mod concurrency;
 mod hygiene;
 mod introspect;
+mod link_requests;
 mod login;
 mod logout;
 mod openapi;
