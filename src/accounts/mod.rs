@@ -35,6 +35,7 @@ pub use registration::Registration;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mail::{Composer, OutboxSignal};
+use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;
 use crypto::{JwtKeys, PasswordHasherPool};
@@ -47,6 +48,8 @@ pub struct Accounts {
     keys: JwtKeys,
     composer: Composer,
     outbox: OutboxSignal,
+    /// Seals the tokens of queued links; keys refresh-token successors.
+    secrets: Arc<SecretsKey>,
     policy: SessionPolicy,
     clock: Clock,
 }
@@ -58,6 +61,7 @@ impl Accounts {
         store: Store,
         templates: Arc<Templates>,
         outbox: OutboxSignal,
+        secrets: Arc<SecretsKey>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let keys = signing_keys::load(&config, &store, clock.now()).await?;
@@ -81,6 +85,7 @@ impl Accounts {
             keys,
             composer,
             outbox,
+            secrets,
             policy,
             clock,
         })

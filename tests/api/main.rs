@@ -21,6 +21,7 @@ mod outbox;
 mod password;
 mod refresh;
 mod register;
+mod secrets;
 mod sessions;
 mod tokens;
 mod verify_email;
