@@ -4,7 +4,8 @@
 //! Layers (see the README's "Architecture"): `http` (the door) calls `accounts`
 //! (the core, every flow and rule), which writes through `store` (rows and SQL)
 //! and queues mail for `mail` (composition, transports, the outbox worker).
-//! `config`, `clock`, `templates` and `telemetry` are leaves any layer may use.
+//! `config`, `clock`, `secrets`, `templates` and `telemetry` are leaves any layer
+//! may use.
 //! This file only wires them together.
 
 pub mod accounts;
@@ -12,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod mail;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
@@ -30,6 +32,7 @@ use config::Config;
 use http::AppState;
 use http::pages::Pages;
 use mail::{Mailer, OutboxSignal, OutboxWorker};
+use secrets::SecretsKey;
 use store::Store;
 use templates::Templates;
 
@@ -38,6 +41,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
     worker: OutboxWorker,
+    /// Where SECRETS_KEY came from, for the start-up log.
+    secrets_from: String,
 }
 
 impl Application {
@@ -45,6 +50,8 @@ impl Application {
         config.validate()?;
         let config = Arc::new(config);
         let store = Store::connect(&config.database(), config.database_max_connections).await?;
+        // After the database opened: a start-up that fails there leaves no key file.
+        let (secrets, secrets_from) = secrets_key(&config)?;
         let templates = Arc::new(Templates::load()?);
         let signal = OutboxSignal::default();
         let accounts = Accounts::build(
@@ -52,6 +59,7 @@ impl Application {
             store.clone(),
             templates.clone(),
             signal.clone(),
+            secrets.clone(),
             clock.clone(),
         )
         .await?;
@@ -59,6 +67,7 @@ impl Application {
             store,
             mailer: Mailer::new(config.smtp_url.as_ref(), config.mail_from.clone())?,
             signal,
+            secrets,
             clock,
             max_attempts: config.mail_max_attempts,
             retry_base: config.mail_retry_base,
@@ -77,6 +86,7 @@ impl Application {
             listener,
             state,
             worker,
+            secrets_from,
         })
     }
 
@@ -85,13 +95,14 @@ impl Application {
     }
 
     /// One line for the start-up log: where the data is, where mail goes, which
-    /// key signs.
+    /// key signs, where SECRETS_KEY comes from.
     pub fn describe(&self) -> String {
         format!(
-            "database: {}; mail: {}; signing key: {}",
+            "database: {}; mail: {}; signing key: {}; secrets key: {}",
             self.worker.store.describe(),
             self.worker.mailer.describe(),
-            self.state.accounts.signing_kid()
+            self.state.accounts.signing_kid(),
+            self.secrets_from
         )
     }
 
@@ -128,6 +139,17 @@ impl Application {
         store.close().await;
         result
     }
+}
+
+/// SECRETS_KEY from configuration, or from (or generated into) its file in
+/// DATA_DIR; and where it came from.
+fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
+    if let Some(key) = config.configured_secrets_key()? {
+        return Ok((Arc::new(key), "SECRETS_KEY".to_owned()));
+    }
+    let path = config.secrets_key_file();
+    let key = SecretsKey::load_or_generate(&path)?;
+    Ok((Arc::new(key), format!("file {}", path.display())))
 }
 
 /// The OpenAPI document as YAML, exactly as committed in `openapi.yaml`.

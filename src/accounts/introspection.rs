@@ -53,7 +53,7 @@ impl Accounts {
         _caller: &ServiceCaller,
         access_token: &str,
     ) -> AccountResult<Option<ActiveToken>> {
-        let Ok(claims) = self.keys.verify(access_token) else {
+        let Ok(claims) = self.keys.verify(access_token, self.clock.now()) else {
             return Ok(None);
         };
         let mut db = self.store.connection().await?;

@@ -1,5 +1,13 @@
 //! Mail that carries a single-use link: a fresh token (its hash stored, its
 //! plaintext only in the link) and the message around it.
+//!
+//! The queued message never holds the token in the clear: its bodies are
+//! composed with a placeholder in the link, and the token goes beside them
+//! sealed with SECRETS_KEY; the outbox worker puts it in when sending. Old
+//! versions of an outbox row (free pages, WAL, dead tuples) thus never hold a
+//! live link, and a database dump without the key yields none. Sealing the token
+//! (rather than re-rendering the message at send time) keeps the worker free of
+//! templates and the stored message exactly what will be sent.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -10,11 +18,14 @@ use super::outcomes::ClientContext;
 use super::policy::{RESET_TTL, VERIFICATION_TTL};
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
-use crate::mail::{Email, MailKind};
-use crate::store::{EmailTokenPurpose, NewEmailToken};
+use crate::mail::{Email, LINK_TOKEN_PLACEHOLDER, MailKind};
+use crate::secrets::Purpose;
+use crate::store::{EmailTokenPurpose, NewEmailToken, OutboxMessage};
 
 pub(super) struct LinkMail {
     token: TokenHash,
+    /// The token's plaintext, sealed with SECRETS_KEY for the outbox.
+    sealed_token: Vec<u8>,
     purpose: EmailTokenPurpose,
     expires_at: DateTime<Utc>,
     email: Email,
@@ -32,11 +43,16 @@ impl LinkMail {
         }
     }
 
-    /// The message, sent to `recipient`.
-    pub fn email_to(self, recipient: String) -> Email {
-        Email {
+    /// The outbox message to `recipient`: the bodies with the placeholder in the
+    /// link, the token sealed beside them.
+    pub fn message_to(self, recipient: String) -> OutboxMessage {
+        let email = Email {
             to: recipient,
             ..self.email
+        };
+        OutboxMessage {
+            sealed_token: Some(self.sealed_token),
+            ..OutboxMessage::from(email)
         }
     }
 }
@@ -72,9 +88,13 @@ impl Accounts {
         };
         let email = self
             .composer
-            .compose(kind, to, &link(&base, &token.plaintext))?;
+            .compose(kind, to, &link(&base, LINK_TOKEN_PLACEHOLDER))?;
+        let sealed_token = self
+            .secrets
+            .seal(Purpose::OutboxLinkToken, token.plaintext.as_bytes())?;
         Ok(LinkMail {
             token: token.hash,
+            sealed_token,
             purpose,
             expires_at,
             email,
@@ -105,6 +125,6 @@ impl Accounts {
             work.event(kind, Some(user.id), None, client, now).await?;
         }
         // Mail goes to the address on the account, however the request spelled it.
-        work.mail(mail.email_to(user.email), now).await
+        work.mail(mail.message_to(user.email), now).await
     }
 }

@@ -37,6 +37,7 @@ pub use registration::Registration;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mail::{Composer, OutboxSignal};
+use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;
 use crypto::{JwtKeys, PasswordHasherPool};
@@ -49,6 +50,8 @@ pub struct Accounts {
     keys: JwtKeys,
     composer: Composer,
     outbox: OutboxSignal,
+    /// Seals the tokens of queued links; keys refresh-token successors.
+    secrets: Arc<SecretsKey>,
     policy: SessionPolicy,
     clock: Clock,
     /// Wakes this instance's link-request worker.
@@ -62,6 +65,7 @@ impl Accounts {
         store: Store,
         templates: Arc<Templates>,
         outbox: OutboxSignal,
+        secrets: Arc<SecretsKey>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let keys = signing_keys::load(&config, &store, clock.now()).await?;
@@ -85,6 +89,7 @@ impl Accounts {
             keys,
             composer,
             outbox,
+            secrets,
             policy,
             clock,
             link_requests_queued: tokio::sync::Notify::new(),

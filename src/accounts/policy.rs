@@ -2,9 +2,9 @@
 //!
 //! Every refresh token belongs to one session. Using a live token rotates it: it is
 //! marked rotated and a successor is issued. A rotated token presented again inside
-//! the grace window gets a fresh successor too (several tabs refreshing at once must
-//! never log a user out); outside it, the reuse means the token leaked, so the whole
-//! session is revoked.
+//! the grace window gets that same successor again (several tabs refreshing at once
+//! must never log a user out, and a session has one live token at any time);
+//! outside it, the reuse means the token leaked, so the whole session is revoked.
 
 use std::time::Duration;
 
@@ -53,7 +53,7 @@ impl From<&LockedRefreshToken> for RefreshState {
 pub enum RefreshDecision {
     /// Live token: mark it rotated, issue a successor, slide the idle expiry.
     Rotate { idle_expires_at: DateTime<Utc> },
-    /// Rotated moments ago (another tab won the race): issue one more successor.
+    /// Rotated moments ago (another tab won the race): hand out its successor again.
     GraceReissue { idle_expires_at: DateTime<Utc> },
     /// Rotated long ago: the token was stolen or replayed. Revoke the session.
     RevokeForReuse,

@@ -1,6 +1,12 @@
 //! Refresh-token rotation. The token's row is locked, the policy decides on what
 //! it says, and the decision is written in the same transaction, so concurrent
 //! refreshes of one token are decided one after the other.
+//!
+//! A token's successor is a keyed hash of it (`OpaqueToken::successor_of`), so
+//! the first refresh stores it and every refresh inside the grace window hands
+//! out that same successor again: a session never forks into several live
+//! tokens, and a thief replaying inside the window shares the owner's branch,
+//! whose next reuse after the window is caught.
 
 use chrono::{DateTime, Utc};
 
@@ -18,15 +24,15 @@ pub(super) struct Accepted {
     pub work: Work,
     pub locked: LockedRefreshToken,
     pub idle_expires_at: DateTime<Utc>,
-    /// A live token (rotate it), or one rotated within the grace period (only
-    /// issue another successor).
+    /// A live token (rotate it), or one rotated within the grace period (hand
+    /// out its successor again).
     pub live: bool,
 }
 
 impl Accounts {
     /// Exchanges a refresh token for a new pair of the same session: a live token
-    /// is rotated; one rotated within the grace period gets another successor; one
-    /// rotated before it revokes the session.
+    /// is rotated; one rotated within the grace period gets the same successor
+    /// again; one rotated before it revokes the session.
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -41,14 +47,14 @@ impl Accounts {
         } = self
             .accept_refresh_token(refresh_token, client, now)
             .await?;
+        let successor = OpaqueToken::successor_of(refresh_token, &self.secrets);
+        let session = locked.session_id;
         if live {
             let presented = TokenHash::of(refresh_token);
             work.mark_refresh_token_rotated(&presented.0, now).await?;
+            work.insert_refresh_token(session, &successor.hash.0, now)
+                .await?;
         }
-        let successor = OpaqueToken::generate()?;
-        let session = locked.session_id;
-        work.insert_refresh_token(session, &successor.hash.0, now)
-            .await?;
         work.touch_session(session, now, idle_expires_at).await?;
         let user = work
             .user_by_id(locked.user_id)

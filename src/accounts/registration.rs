@@ -90,7 +90,7 @@ impl Accounts {
             .await?;
         work.event(EventKind::Registered, Some(row.id), None, client, now)
             .await?;
-        work.mail(verify.email_to(row.email), now).await?;
+        work.mail(verify.message_to(row.email), now).await?;
         work.commit().await
     }
 }

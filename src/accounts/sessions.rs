@@ -15,10 +15,13 @@ impl Accounts {
     /// refused is logged at debug, never told.
     pub async fn authenticate(&self, access_token: Option<&str>) -> AccountResult<Caller> {
         let token = access_token.ok_or(AccountError::MissingAccessToken)?;
-        let claims = self.keys.verify(token).map_err(|reason| {
-            tracing::debug!(%reason, "access token refused");
-            AccountError::InvalidAccessToken
-        })?;
+        let claims = self
+            .keys
+            .verify(token, self.clock.now())
+            .map_err(|reason| {
+                tracing::debug!(%reason, "access token refused");
+                AccountError::InvalidAccessToken
+            })?;
         let mut db = self.store.connection().await?;
         let user = db
             .active_session_user(claims.sid, claims.sub, self.clock.now())

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::audit::EventKind;
 use super::outcomes::ClientContext;
 use super::{AccountResult, Accounts};
-use crate::mail::{Email, OutboxSignal};
+use crate::mail::OutboxSignal;
 use crate::store::{Db, NewEvent, OutboxMessage};
 
 pub(super) struct Work {
@@ -52,8 +52,9 @@ impl Work {
     }
 
     /// Queues a message in the outbox; it is sent once the transaction commits.
-    pub async fn mail(&mut self, email: Email, now: DateTime<Utc>) -> AccountResult<()> {
-        self.db.queue_mail(&OutboxMessage::from(email), now).await?;
+    /// A link's token is already sealed in it (see `mailings.rs`).
+    pub async fn mail(&mut self, message: OutboxMessage, now: DateTime<Utc>) -> AccountResult<()> {
+        self.db.queue_mail(&message, now).await?;
         self.mail_queued = true;
         Ok(())
     }

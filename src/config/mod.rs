@@ -10,6 +10,8 @@ use clap::Args;
 use ipnet::IpNet;
 use url::Url;
 
+use crate::secrets::SecretsKey;
+
 mod parse;
 
 pub use parse::parse_duration;
@@ -191,6 +193,18 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
+    /// 32 random bytes in base64 (`openssl rand -base64 32`) that seal the secrets
+    /// the service keeps readable (the tokens of queued links) and key derived
+    /// hashes. Unset: generated on first start into DATA_DIR/secrets.key (mode
+    /// 0600). Instances sharing a database must share it through this setting.
+    #[arg(
+        long,
+        env = "SECRETS_KEY",
+        value_name = "SECRETS_KEY",
+        hide_env_values = true
+    )]
+    pub secrets_key: Option<Secret>,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -288,6 +302,22 @@ impl Config {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
+    /// SECRETS_KEY when configured. A value that is not 32 bytes of base64 is an
+    /// error naming the variable but never repeating the value.
+    pub fn configured_secrets_key(&self) -> anyhow::Result<Option<SecretsKey>> {
+        self.secrets_key
+            .as_ref()
+            .map(|key| SecretsKey::from_base64(&key.0))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("SECRETS_KEY: {e}"))
+    }
+
+    /// Where the key is kept when SECRETS_KEY is unset: `secrets.key` in DATA_DIR.
+    pub fn secrets_key_file(&self) -> std::path::PathBuf {
+        let dir = self.data_dir.clone().unwrap_or_else(|| ".".into());
+        dir.join("secrets.key")
+    }
+
     pub fn is_production(&self) -> bool {
         self.app_env == Mode::Production
     }
@@ -327,6 +357,7 @@ impl Config {
         {
             anyhow::bail!("INTROSPECTION_KEYS: every key must be at least 16 characters");
         }
+        self.configured_secrets_key()?;
         if self.access_token_ttl.is_zero() {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }

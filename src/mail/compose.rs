@@ -7,6 +7,11 @@ use minijinja::context;
 use crate::store::OutboxMessage;
 use crate::templates::Templates;
 
+/// Stands in the stored bodies where a link's token goes; the outbox worker puts
+/// the unsealed token there when sending. Letters, digits and `_` only, so URL
+/// encoding and HTML escaping leave it as it is.
+pub const LINK_TOKEN_PLACEHOLDER: &str = "LINK_TOKEN_SEALED_IN_OUTBOX";
+
 /// The messages the service sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
@@ -47,6 +52,7 @@ impl From<Email> for OutboxMessage {
             subject: mail.subject,
             text: mail.text,
             html: mail.html,
+            sealed_token: None,
         }
     }
 }

@@ -6,6 +6,6 @@ mod compose;
 pub mod outbox;
 mod transport;
 
-pub use compose::{Composer, Email, MailKind};
+pub use compose::{Composer, Email, LINK_TOKEN_PLACEHOLDER, MailKind};
 pub use outbox::{OutboxSignal, OutboxWorker};
 pub use transport::{Mailer, SendError};

@@ -5,6 +5,11 @@
 //! claims due messages with a lease (several instances never hold the same one),
 //! sends each, and records the outcome. A message that fails `max_attempts` times,
 //! or permanently (5xx, impossible address), is marked dead and logged.
+//!
+//! A link's token is stored sealed with SECRETS_KEY, the bodies holding a
+//! placeholder where it goes; it is unsealed and put in only here, in memory,
+//! just before sending. A token that does not unseal (SECRETS_KEY changed) makes
+//! the message dead at once: no retry could send it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +18,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::compose::LINK_TOKEN_PLACEHOLDER;
 use super::transport::SMTP_TIMEOUT;
 use super::{Email, Mailer};
 use crate::clock::Clock;
+use crate::secrets::{Purpose, SecretsKey};
 use crate::store::{OutboxRow, Store};
 
 /// Messages claimed per round.
@@ -45,6 +52,8 @@ pub struct OutboxWorker {
     pub store: Store,
     pub mailer: Mailer,
     pub signal: OutboxSignal,
+    /// Opens the sealed tokens of queued links.
+    pub secrets: Arc<SecretsKey>,
     pub clock: Clock,
     pub max_attempts: u32,
     pub retry_base: Duration,
@@ -91,34 +100,54 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, row: OutboxRow) -> anyhow::Result<()> {
-        let email = Email {
+        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        let (id, subject) = (row.id, row.subject.clone());
+        let Some(email) = self.unsealed(row) else {
+            let reason = "the link's token does not unseal with this SECRETS_KEY";
+            let mut db = self.store.connection().await?;
+            db.mail_failed(id, reason, None, self.clock.now()).await?;
+            tracing::error!(mail = %id, %subject, reason, "email dead: giving up (was SECRETS_KEY changed?)");
+            return Ok(());
+        };
+        match self.mailer.send(&email).await {
+            Ok(()) => {
+                let mut db = self.store.connection().await?;
+                db.mail_sent(id, self.clock.now()).await?;
+                tracing::debug!(mail = %id, subject = %email.subject, "email sent");
+            }
+            Err(e) if e.permanent || attempts >= self.max_attempts => {
+                let now = self.clock.now();
+                let mut db = self.store.connection().await?;
+                db.mail_failed(id, &e.message, None, now).await?;
+                tracing::error!(mail = %id, subject = %email.subject, attempts, reason = %e.message, "email dead: giving up");
+            }
+            Err(e) => {
+                let retry_at = self.retry_at(attempts, self.clock.now());
+                let mut db = self.store.connection().await?;
+                db.mail_failed(id, &e.message, Some(retry_at), self.clock.now())
+                    .await?;
+                tracing::warn!(mail = %id, subject = %email.subject, attempts, %retry_at, reason = %e.message, "email not sent; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    /// The message of `row`, its link's token unsealed into the bodies; `None`
+    /// when the token does not unseal.
+    fn unsealed(&self, row: OutboxRow) -> Option<Email> {
+        let mut email = Email {
             to: row.recipient,
             subject: row.subject,
             text: row.body_text,
             html: row.body_html,
         };
-        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
-        match self.mailer.send(&email).await {
-            Ok(()) => {
-                let mut db = self.store.connection().await?;
-                db.mail_sent(row.id, self.clock.now()).await?;
-                tracing::debug!(mail = %row.id, subject = %email.subject, "email sent");
-            }
-            Err(e) if e.permanent || attempts >= self.max_attempts => {
-                let now = self.clock.now();
-                let mut db = self.store.connection().await?;
-                db.mail_failed(row.id, &e.message, None, now).await?;
-                tracing::error!(mail = %row.id, subject = %email.subject, attempts, reason = %e.message, "email dead: giving up");
-            }
-            Err(e) => {
-                let retry_at = self.retry_at(attempts, self.clock.now());
-                let mut db = self.store.connection().await?;
-                db.mail_failed(row.id, &e.message, Some(retry_at), self.clock.now())
-                    .await?;
-                tracing::warn!(mail = %row.id, subject = %email.subject, attempts, %retry_at, reason = %e.message, "email not sent; will retry");
-            }
+        if let Some(sealed) = row.sealed_token {
+            let token = self.secrets.open(Purpose::OutboxLinkToken, &sealed).ok()?;
+            let token = String::from_utf8(token).ok()?;
+            email.text = email.text.replace(LINK_TOKEN_PLACEHOLDER, &token);
+            email.html = email.html.replace(LINK_TOKEN_PLACEHOLDER, &token);
         }
-        Ok(())
+        Some(email)
     }
 
     fn retry_at(&self, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {

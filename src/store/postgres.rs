@@ -66,7 +66,8 @@ impl Backend for Postgres {
                and (locked_until is null or locked_until <= $1)
              order by next_attempt_at
              limit $3 for update skip locked)
-         returning id, recipient, subject, body_text, body_html, attempts, created_at";
+         returning id, recipient, subject, body_text, body_html, sealed_token, attempts,
+                   created_at";
 
     const NEXT_LINK_REQUEST: &'static str =
         "select id, purpose, email, ip, user_agent, created_at from link_requests

@@ -18,6 +18,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
@@ -87,14 +88,16 @@ where
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "insert into outbox (id, recipient, subject, body_text, body_html, created_at, next_attempt_at)
-             values ($1, $2, $3, $4, $5, $6, $6)",
+            "insert into outbox (id, recipient, subject, body_text, body_html, sealed_token,
+                                 created_at, next_attempt_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(Uuid::new_v4())
         .bind(m.recipient.as_str())
         .bind(m.subject.as_str())
         .bind(m.text.as_str())
         .bind(m.html.as_str())
+        .bind(m.sealed_token.as_deref())
         .bind(now)
         .execute(c)
         .await?;
@@ -120,14 +123,15 @@ where
         Ok(rows)
     }
 
-    /// Marks a message sent and forgets its bodies: they carry single-use links.
+    /// Marks a message sent and forgets its bodies and sealed token.
     pub async fn mail_sent(
         c: &mut DB::Connection,
         id: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "update outbox set sent_at = $2, locked_until = null, body_text = '', body_html = ''
+            "update outbox set sent_at = $2, locked_until = null, body_text = '', body_html = '',
+                    sealed_token = null
              where id = $1",
         )
         .bind(id)
@@ -137,8 +141,8 @@ where
         Ok(())
     }
 
-    /// Records a failed attempt: retried at `retry_at`, or dead (bodies
-    /// forgotten) when `None`.
+    /// Records a failed attempt: retried at `retry_at`, or dead (bodies and
+    /// sealed token forgotten) when `None`.
     pub async fn mail_failed(
         c: &mut DB::Connection,
         id: Uuid,
@@ -156,7 +160,7 @@ where
             .bind(at),
             None => sqlx::query(
                 "update outbox set last_error = $2, dead_at = $3, locked_until = null,
-                        body_text = '', body_html = ''
+                        body_text = '', body_html = '', sealed_token = null
                  where id = $1",
             )
             .bind(id)

@@ -159,6 +159,9 @@ pub struct OutboxMessage {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The token of the message's link, sealed by the core: the bodies hold a
+    /// placeholder where it goes, so the row never holds a usable link.
+    pub sealed_token: Option<Vec<u8>>,
 }
 
 /// A message claimed from the outbox for one delivery attempt.
@@ -169,6 +172,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
+    pub sealed_token: Option<Vec<u8>>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
 }

@@ -1,6 +1,7 @@
 //! Embedded SQLite, configured for a server: WAL (readers never block the
 //! writer), a busy timeout (writers queue instead of failing with "database is
-//! locked"), foreign keys on, and every write transaction started with
+//! locked"), foreign keys on, `secure_delete` (freed pages are zeroed), and
+//! every write transaction started with
 //! `begin immediate`, which takes the single write lock up front. That lock is
 //! what serialises concurrent refreshes here, as row locks do on PostgreSQL; a
 //! deferred transaction could instead fail when upgrading from read to write.
@@ -37,6 +38,9 @@ pub async fn connect(path: &Path, max_connections: u32) -> anyhow::Result<(Sqlit
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
+        // Deleted and overwritten content is zeroed rather than left in free
+        // pages of the file.
+        .pragma("secure_delete", "on")
         .busy_timeout(BUSY_TIMEOUT);
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
@@ -73,7 +77,8 @@ impl Backend for Sqlite {
                and (locked_until is null or locked_until <= $1)
              order by next_attempt_at
              limit $3)
-         returning id, recipient, subject, body_text, body_html, attempts, created_at";
+         returning id, recipient, subject, body_text, body_html, sealed_token, attempts,
+                   created_at";
 
     /// The write lock of the transaction keeps two workers from taking one request.
     const NEXT_LINK_REQUEST: &'static str =

@@ -59,21 +59,9 @@ async fn users_and_keys_survive_a_restart() {
     assert_eq!(restarted.me(&access).await.status, StatusCode::OK);
 }
 
-fn start_binary(database_url: &str) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"))
-        .env("DATABASE_URL", database_url)
-        .env("PORT", "0")
-        .output()
-        .expect("binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn an_unsupported_database_url_stops_start_up_naming_it() {
-    let (ok, stderr) = start_binary("mysql://root@127.0.0.1/auth");
+    let (ok, stderr) = start_binary(&[("DATABASE_URL", "mysql://root@127.0.0.1/auth")]);
     assert!(!ok);
     assert!(
         stderr.contains("DATABASE_URL") && stderr.contains("mysql"),
@@ -84,7 +72,8 @@ async fn an_unsupported_database_url_stops_start_up_naming_it() {
 #[tokio::test]
 async fn an_unusable_sqlite_path_says_which_path_and_why() {
     // /proc refuses new folders even to root.
-    let (ok, stderr) = start_binary("sqlite:///proc/auth-service-test/auth.db");
+    let database_url = "sqlite:///proc/auth-service-test/auth.db";
+    let (ok, stderr) = start_binary(&[("DATABASE_URL", database_url)]);
     assert!(!ok);
     assert!(stderr.contains("/proc/auth-service-test"), "{stderr}");
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");

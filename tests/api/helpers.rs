@@ -383,6 +383,13 @@ pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
+/// A new valid SECRETS_KEY (`openssl rand -base64 32` writes the same shape).
+pub fn secrets_key() -> String {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("random key");
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
 /// A random string shaped like a refresh token (43 base64url characters).
 pub fn random_token() -> String {
     let hex = format!(

@@ -24,6 +24,7 @@ mod password_policy;
 mod refresh;
 mod register;
 mod reset_links;
+mod secrets;
 mod sessions;
 mod tokens;
 mod verify_email;

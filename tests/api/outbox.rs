@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -85,9 +87,131 @@ async fn mail_pending_at_a_restart_is_sent_by_the_restarted_service() {
     before.stop().await;
     assert!(before.smtp.messages().is_empty());
 
-    // The same database, a new process, an SMTP server that answers.
+    // The same database, a new process, an SMTP server that answers. It reads
+    // the SECRETS_KEY the first one generated in DATA_DIR, so the link works.
     let after = spawn_sibling(&before, &[]).await;
-    after.mailed_token(&email, VERIFY).await;
+    let token = after.mailed_token(&email, VERIFY).await;
+    after
+        .verify_email(&token)
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_configured_secrets_key_lets_a_restarted_instance_deliver_working_links() {
+    let key = secrets_key();
+    let mut before = spawn_app_with(&["--secrets-key", &key]).await;
+    before.smtp.set_down(true);
+    let email = before.registered_user().await;
+    eventually("the first delivery attempt failed", || failed_once(&before)).await;
+    before.stop().await;
+
+    let after = spawn_sibling(&before, &["--secrets-key", &key]).await;
+    let token = after.mailed_token(&email, VERIFY).await;
+    after
+        .verify_email(&token)
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn mail_sealed_with_another_secrets_key_is_dead_at_once_and_says_why() {
+    let mut before = spawn_app_with(&["--secrets-key", &secrets_key()]).await;
+    before.smtp.set_down(true);
+    let email = before.registered_user().await;
+    eventually("the first delivery attempt failed", || failed_once(&before)).await;
+    before.stop().await;
+
+    let after = spawn_sibling(&before, &["--secrets-key", &secrets_key()]).await;
+    eventually("the message is dead", || async {
+        scalar(
+            &after,
+            "select count(*) from outbox where dead_at is not null",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let error: String = sqlx::query_scalar("select last_error from outbox")
+        .fetch_one(&after.db)
+        .await
+        .expect("dead message");
+    assert_eq!(
+        error,
+        "the link's token does not unseal with this SECRETS_KEY"
+    );
+    // No link that cannot work was sent.
+    after.assert_no_mail_to(&email).await;
+}
+
+/// The text columns and the sealed token of the only outbox row.
+async fn outbox_row(app: &TestApp) -> (Vec<String>, Option<Vec<u8>>) {
+    let (recipient, subject, text, html, error, sealed): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<Vec<u8>>,
+    ) = sqlx::query_as(
+        "select recipient, subject, body_text, body_html, coalesce(last_error, ''), sealed_token
+         from outbox",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("one outbox row");
+    (vec![recipient, subject, text, html, error], sealed)
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_queued_link_holds_no_usable_token_and_the_delivered_link_works() {
+    let app = spawn_app().await;
+    app.smtp.set_down(true);
+    let email = app.registered_user().await;
+    eventually("the first delivery attempt failed", || failed_once(&app)).await;
+    let (columns, sealed) = outbox_row(&app).await;
+
+    app.smtp.set_down(false);
+    let token = app.mailed_token(&email, VERIFY).await;
+    let raw = URL_SAFE_NO_PAD.decode(&token).expect("token is base64url");
+    for column in &columns {
+        assert!(!column.contains(&token), "the token is stored in: {column}");
+    }
+    let sealed = sealed.expect("the link's token is stored sealed");
+    assert!(!holds(&sealed, token.as_bytes()) && !holds(&sealed, &raw));
+    app.verify_email(&token).await.assert_status(StatusCode::OK);
+
+    eventually("the message is marked sent", || async {
+        scalar(
+            &app,
+            "select count(*) from outbox where sent_at is not null",
+        )
+        .await
+            == 1
+    })
+    .await;
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from outbox where sealed_token is not null"
+        )
+        .await,
+        0,
+        "sent mail forgets its sealed token"
+    );
+    // No old version of the row either: the SQLite files (database and WAL)
+    // never held the token.
+    if let TestDatabase::Sqlite { dir } = &app.database {
+        for file in std::fs::read_dir(dir).expect("database folder") {
+            let path = file.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("readable");
+            assert!(!holds(&bytes, token.as_bytes()), "{}", path.display());
+        }
+    }
 }
 
 #[tokio::test]

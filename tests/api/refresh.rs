@@ -40,7 +40,7 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
 }
 
 #[tokio::test]
-async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_session() {
+async fn a_rotated_token_reused_within_the_grace_window_gets_the_same_successor() {
     let app = spawn_app().await;
     let login = app.signed_up().await;
     let first_tab = app.refreshed(&login.refresh).await;
@@ -51,14 +51,17 @@ async fn a_rotated_token_reused_within_the_grace_window_gets_a_pair_of_the_same_
     app.advance(REFRESH_GRACE / 2);
     let third_tab = app.refreshed(&login.refresh).await;
 
+    // The session does not fork: every tab holds the one live refresh token.
     let successors = [&first_tab, &second_tab, &third_tab];
     let distinct: HashSet<&str> = successors.iter().map(|p| p.refresh.as_str()).collect();
-    assert_eq!(distinct.len(), 3, "every refresh gets its own successor");
+    assert_eq!(distinct.len(), 1, "every tab gets the same successor");
+    assert_eq!(live_refresh_tokens(&app).await, 1);
     for tab in successors {
         assert_eq!(tab.sid, login.sid);
         assert_eq!(app.me(&tab.access).await.status, StatusCode::OK);
     }
-    // No tab is logged out: every successor keeps working.
+    // No tab is logged out: the first rotates the shared successor, the others
+    // present it inside its own grace window.
     for tab in successors {
         let next = app.refreshed(&tab.refresh).await;
         assert_eq!(next.sid, login.sid);
@@ -113,8 +116,8 @@ async fn the_grace_window_runs_from_the_first_rotation_and_reuse_does_not_extend
 }
 
 #[tokio::test]
-async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
-    const TABS: usize = 10;
+async fn concurrent_refreshes_of_one_token_all_get_the_same_successor() {
+    const TABS: usize = 20;
     let app = spawn_app().await;
     let login = app.signed_up().await;
 
@@ -131,15 +134,41 @@ async fn concurrent_refreshes_of_one_token_all_succeed_in_the_same_session() {
 
     let pairs: Vec<Tokens> = replies.iter().map(Tokens::of).collect();
     let distinct: HashSet<&str> = pairs.iter().map(|p| p.refresh.as_str()).collect();
-    assert_eq!(distinct.len(), TABS, "each tab gets its own refresh token");
+    assert_eq!(
+        distinct.len(),
+        1,
+        "one successor for every tab: {distinct:?}"
+    );
     assert!(!distinct.contains(login.refresh.as_str()));
     for pair in &pairs {
         assert_eq!(pair.sid, login.sid);
     }
-    for pair in &pairs {
-        let next = app.refreshed(&pair.refresh).await;
-        assert_eq!(next.sid, login.sid);
-    }
+    // One row for the login's token and one for its successor: the session never
+    // had a second live token.
+    assert_eq!(app.count("refresh_tokens").await, 2);
+    assert_eq!(live_refresh_tokens(&app).await, 1);
+}
+
+#[tokio::test]
+async fn after_the_grace_window_the_one_successor_works_and_the_original_is_reuse() {
+    let app = spawn_app().await;
+    let login = app.signed_up().await;
+    let owner = app.refreshed(&login.refresh).await;
+    // A thief replaying the stolen token inside the window gets the owner's
+    // successor, not a branch of its own.
+    let thief = app.refreshed(&login.refresh).await;
+    assert_eq!(thief.refresh, owner.refresh);
+
+    app.advance(REFRESH_GRACE + Duration::from_secs(1));
+    let next = app.refreshed(&owner.refresh).await;
+    assert_eq!(next.sid, login.sid);
+    assert_eq!(live_refresh_tokens(&app).await, 1);
+
+    // The original, after the window, is reuse: the whole session goes.
+    app.refresh(&login.refresh)
+        .await
+        .assert_problem(INVALID_REFRESH_TOKEN);
+    app.assert_session_ended(&next).await;
 }
 
 #[tokio::test]
@@ -254,6 +283,14 @@ async fn refresh_tokens_are_stored_only_as_their_sha256() {
             "plaintext found in a session row: {token}"
         );
     }
+}
+
+/// Refresh-token rows not rotated yet (the tests that use it have one session).
+async fn live_refresh_tokens(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from refresh_tokens where rotated_at is null")
+        .fetch_one(&app.db)
+        .await
+        .expect("count live refresh tokens")
 }
 
 async fn rows_with_hash(app: &TestApp, hash: &[u8]) -> i64 {

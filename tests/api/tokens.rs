@@ -357,6 +357,45 @@ async fn an_expired_token_signed_with_the_service_key_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_that_outlives_access_token_ttl_is_refused() {
+    // ACCESS_TOKEN_TTL is 15 minutes; 5 seconds of leeway.
+    let app = spawn_app().await;
+    let login = app.signed_up().await;
+    let lifetime = |seconds: i64| {
+        let mut claims = claims_of(&login);
+        claims["exp"] = json!(claims["iat"].as_i64().expect("iat") + seconds);
+        claims
+    };
+    let longest = sign_as_service(&app, &login, &lifetime(900 + 5)).await;
+    assert_accepted(&app, &longest, "15 minutes and the leeway").await;
+    for (seconds, why) in [(900 + 6, "a second too long"), (30 * 86_400, "30 days")] {
+        let token = sign_as_service(&app, &login, &lifetime(seconds)).await;
+        assert_refused(&app, &token, why).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_issued_or_valid_only_in_the_future_is_refused() {
+    let app = spawn_app().await;
+    let login = app.signed_up().await;
+    let mut claims = claims_of(&login);
+    claims["nbf"] = json!(unix_now());
+    let now = sign_as_service(&app, &login, &claims).await;
+    assert_accepted(&app, &now, "nbf now").await;
+
+    let mut from_the_future = claims_of(&login);
+    from_the_future["iat"] = json!(unix_now() + 60);
+    let mut not_yet_valid = claims_of(&login);
+    not_yet_valid["nbf"] = json!(unix_now() + 60);
+    for (claims, why) in [
+        (from_the_future, "iat in a minute"),
+        (not_yet_valid, "nbf in a minute"),
+    ] {
+        assert_refused(&app, &sign_as_service(&app, &login, &claims).await, why).await;
+    }
+}
+
+#[tokio::test]
 async fn a_token_from_another_issuer_is_refused() {
     let app = spawn_app().await;
     let login = app.signed_up().await;

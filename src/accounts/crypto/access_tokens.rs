@@ -17,6 +17,9 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
+/// Clock skew tolerated on `exp`, `iat` and `nbf`, in seconds.
+const LEEWAY: i64 = 5;
+
 /// One Ed25519 key pair, identified by its RFC 7638 thumbprint.
 #[derive(Clone)]
 pub struct SigningKey {
@@ -90,6 +93,9 @@ pub struct Claims {
     pub jti: Uuid,
     pub email: String,
     pub email_verified: bool,
+    /// Never issued by us; checked when a token carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// Why an access token was refused; logged at debug, never sent to the client.
@@ -101,6 +107,10 @@ pub enum TokenError {
     UnknownKey,
     #[error("token refused: {0}")]
     Invalid(jsonwebtoken::errors::Error),
+    #[error("token lives {0}s, longer than ACCESS_TOKEN_TTL")]
+    TooLong(i64),
+    #[error("token issued or valid only in the future (iat {iat}, nbf {nbf:?})")]
+    FromTheFuture { iat: i64, nbf: Option<i64> },
 }
 
 /// The signing key in use plus every key whose tokens we still accept.
@@ -147,7 +157,7 @@ impl JwtKeys {
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[&audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY as u64;
         Ok(Self {
             current,
             verifying,
@@ -187,6 +197,7 @@ impl JwtKeys {
             jti: Uuid::new_v4(),
             email: email.to_owned(),
             email_verified,
+            nbf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.current.kid.clone());
@@ -197,17 +208,38 @@ impl JwtKeys {
         })
     }
 
-    /// Checks signature, algorithm, issuer, audience and expiry.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// Checks signature, algorithm, issuer, audience and expiry, then that the
+    /// token was not minted to outlive ACCESS_TOKEN_TTL nor dated after `now`
+    /// (a leaked signing key, or a bug, must not yield long-lived tokens).
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(TokenError::Malformed)?;
         let key = header
             .kid
             .as_deref()
             .and_then(|kid| self.verifying.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
-            .map_err(TokenError::Invalid)
+            .map_err(TokenError::Invalid)?;
+        self.check_times(&claims, now.timestamp())?;
+        Ok(claims)
+    }
+
+    /// `exp - iat` within the TTL, and neither `iat` nor `nbf` after `now`, each
+    /// with the leeway.
+    fn check_times(&self, claims: &Claims, now: i64) -> Result<(), TokenError> {
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        if lifetime > self.ttl.num_seconds().saturating_add(LEEWAY) {
+            return Err(TokenError::TooLong(lifetime));
+        }
+        let latest = now.saturating_add(LEEWAY);
+        if claims.iat > latest || claims.nbf.is_some_and(|nbf| nbf > latest) {
+            return Err(TokenError::FromTheFuture {
+                iat: claims.iat,
+                nbf: claims.nbf,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -234,9 +266,9 @@ mod tests {
         let t = ours
             .issue(user, sid, "a@b.c", true, Utc::now())
             .expect("issue");
-        let claims = ours.verify(&t.token).expect("verifies");
+        let claims = ours.verify(&t.token, Utc::now()).expect("verifies");
         assert_eq!((claims.sub, claims.sid), (user, sid));
-        assert!(theirs.verify(&t.token).is_err());
+        assert!(theirs.verify(&t.token, Utc::now()).is_err());
         assert_eq!(ours.public_keys().len(), 1);
         assert_eq!(ours.public_keys()[0].kid, ours.current_kid());
     }

@@ -1,9 +1,12 @@
-//! Opaque secrets (refresh tokens, email links): 256 bits from the OS CSPRNG,
+//! Opaque secrets (refresh tokens, email links): 256 bits from the OS CSPRNG
+//! (or, for a refresh token's successor, a keyed hash of its predecessor),
 //! handed out base64url-encoded and stored only as their SHA-256.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+
+use crate::secrets::{Purpose, SecretsKey};
 
 /// Bytes of randomness in every opaque token.
 const TOKEN_BYTES: usize = 32;
@@ -29,9 +32,21 @@ impl OpaqueToken {
     pub fn generate() -> anyhow::Result<Self> {
         let mut bytes = [0u8; TOKEN_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    /// The successor of the refresh token `presented`: HMAC-SHA256 of it under a
+    /// key derived from SECRETS_KEY. Every presenter of one token gets the same
+    /// successor, recomputed rather than stored, and nobody without the key can
+    /// compute it.
+    pub fn successor_of(presented: &str, key: &SecretsKey) -> Self {
+        Self::from_bytes(key.keyed_hash(Purpose::RefreshTokenSuccessor, presented.as_bytes()))
+    }
+
+    fn from_bytes(bytes: [u8; TOKEN_BYTES]) -> Self {
         let plaintext = URL_SAFE_NO_PAD.encode(bytes);
         let hash = TokenHash::of(&plaintext);
-        Ok(Self { plaintext, hash })
+        Self { plaintext, hash }
     }
 }
 

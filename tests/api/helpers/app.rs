@@ -86,7 +86,19 @@ impl TestDatabase {
         }
     }
 
+    /// DATA_DIR of the apps on this database: where a generated SECRETS_KEY is
+    /// kept, so that a restarted or second instance reads the same one (for
+    /// SQLite, the folder of the database file too).
+    pub fn data_dir(&self) -> PathBuf {
+        match self {
+            TestDatabase::Postgres { name } => std::env::temp_dir().join(name),
+            TestDatabase::Sqlite { dir } => dir.clone(),
+        }
+    }
+
     fn remove(self) {
+        // The data folder with the generated SECRETS_KEY (for SQLite, that is `dir`).
+        let _ = std::fs::remove_dir_all(self.data_dir());
         match self {
             TestDatabase::Sqlite { dir } => {
                 let _ = std::fs::remove_dir_all(dir);
@@ -175,7 +187,13 @@ pub async fn spawn_sibling(other: &TestApp, extra: &[&str]) -> TestApp {
 
 async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -> TestApp {
     let smtp = SmtpServer::start().await;
-    let config = test_config(&database.url(), &smtp.url(), extra);
+    let data_dir = database.data_dir();
+    let data_dir = data_dir.to_str().expect("UTF-8 temporary folder");
+    let config = test_config(
+        &database.url(),
+        &smtp.url(),
+        &[&["--data-dir", data_dir], extra].concat(),
+    );
     let clock = Clock::default();
     let app = Application::build(config, clock.clone())
         .await
@@ -203,6 +221,18 @@ async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -
         shutdown: Some(tx),
         server: Some(server),
     }
+}
+
+/// Runs the real binary with these environment variables (and PORT=0) until it
+/// exits: whether it succeeded, and what it wrote to stderr.
+pub fn start_binary(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"));
+    command.env("PORT", "0").envs(env.iter().copied());
+    let out = command.output().expect("binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 impl TestApp {
