@@ -7,8 +7,11 @@ use tracing_subscriber::EnvFilter;
 /// and tokens and passwords are never fields of any event.
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal: in a file or a log shipper they
+    // are noise, and escape sequences in logs can be abused.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_target(false);
     let result = if json {
         builder

@@ -1,6 +1,7 @@
 //! The core's one error type: what a flow can refuse, in its own words. Each
 //! door maps it once (problem+json for HTTP).
 
+use super::crypto::HashError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,10 @@ pub enum AccountError {
     /// Not one of the caller's active sessions.
     #[error("no such session")]
     SessionNotFound,
+    /// Too many password checks already wait for a hashing slot: try again shortly.
+    /// Answered whether or not the account exists, so it reveals nothing.
+    #[error("password hashing is busy")]
+    Busy,
     /// Anything unexpected. The cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -75,6 +80,15 @@ impl InvalidField {
             }]));
         }
         Ok(())
+    }
+}
+
+impl From<HashError> for AccountError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AccountError::Busy,
+            HashError::Failed(e) => AccountError::Internal(e),
+        }
     }
 }
 

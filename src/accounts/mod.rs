@@ -74,6 +74,7 @@ impl Accounts {
             config.argon2_iterations,
             config.argon2_parallelism,
             config.max_concurrent_hashes(),
+            config.max_queued_hashes(),
         )
         .await?;
         let composer = Composer::new(templates, &config.product_name)?;

@@ -189,6 +189,11 @@ pub struct Config {
     #[arg(long, env = "MAX_CONCURRENT_HASHES", value_name = "MAX_CONCURRENT_HASHES", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_hashes: Option<u32>,
 
+    /// How many requests may wait for a hashing slot; past that they are answered
+    /// 503 `service_unavailable` with `Retry-After` at once. Default: 16 per slot.
+    #[arg(long, env = "MAX_QUEUED_HASHES", value_name = "MAX_QUEUED_HASHES")]
+    pub max_queued_hashes: Option<u32>,
+
     /// Longest time a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
@@ -316,6 +321,12 @@ impl Config {
     pub fn secrets_key_file(&self) -> std::path::PathBuf {
         let dir = self.data_dir.clone().unwrap_or_else(|| ".".into());
         dir.join("secrets.key")
+    }
+
+    pub fn max_queued_hashes(&self) -> usize {
+        self.max_queued_hashes
+            .map(|n| n as usize)
+            .unwrap_or_else(|| 16 * self.max_concurrent_hashes())
     }
 
     pub fn is_production(&self) -> bool {

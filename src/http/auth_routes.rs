@@ -94,6 +94,7 @@ pub struct LogoutRequest {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -130,6 +131,7 @@ pub async fn register(
         (status = 403, description = "email_not_verified", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ))]
 pub async fn login(
     State(state): State<AppState>,

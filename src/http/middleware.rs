@@ -1,6 +1,6 @@
 //! The layers every request passes through: request id, tracing, panics,
-//! timeouts, body limit, CORS, cache headers, and a last check that every error
-//! leaves as problem+json.
+//! timeouts, header and body limits, CORS, security and cache headers, and a last
+//! check that every error leaves as problem+json.
 
 use std::any::Any;
 use std::time::Duration;
@@ -8,20 +8,20 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
-use axum::middleware::map_response;
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::middleware::{map_request, map_response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use super::header_limit::limit_header_size;
 use super::problem::problem_response;
+use super::request_id::{REQUEST_ID, drop_unsafe_request_id};
 use crate::config::Config;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -35,11 +35,30 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Confi
             config.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(map_request(limit_header_size))
         .layer(map_response(problem_for_bare_errors))
         .layer(cors(config))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        // Nothing here is meant to be framed or to leak its URL (the pages behind
+        // mailed links carry a token in it); the pages set a stricter CSP of their own.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts(config),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -55,6 +74,14 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Confi
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(map_request(drop_unsafe_request_id))
+}
+
+/// HSTS only when users reach the service over https (PUBLIC_URL): sent over plain
+/// http it would be ignored at best, and would break a local http set-up at worst.
+fn hsts(config: &Config) -> Option<HeaderValue> {
+    (config.public_url().scheme() == "https")
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"))
 }
 
 /// One span per request with the request id, method and path. Never the query
@@ -121,17 +148,27 @@ async fn problem_for_bare_errors(res: Response<Body>) -> Response<Body> {
     problem
 }
 
+/// Browsers may call from CORS_ALLOWED_ORIGINS. Only origins named one by one may
+/// send credentials: with `*`, any site could act with a user's cookies or
+/// browser-held auth, so it never gets `Access-Control-Allow-Credentials`.
 fn cors(config: &Config) -> CorsLayer {
     let origins = &config.cors_allowed_origins;
-    let allow_origin = if origins.is_empty() {
+    let (allow_origin, credentials) = if origins.is_empty() {
         return CorsLayer::new();
     } else if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
+        (AllowOrigin::any(), AllowCredentials::from(false))
     } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        let listed: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        let trusted = listed.clone();
+        let credentials = AllowCredentials::predicate(move |origin, _| trusted.contains(origin));
+        (AllowOrigin::list(listed), credentials)
     };
     CorsLayer::new()
         .allow_origin(allow_origin)
+        .allow_credentials(credentials)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
         .expose_headers([REQUEST_ID, header::RETRY_AFTER])

@@ -5,6 +5,7 @@
 pub mod auth_routes;
 pub mod email_routes;
 pub mod extract;
+pub mod header_limit;
 pub mod health_routes;
 pub mod introspection_routes;
 pub mod jwks_routes;
@@ -13,6 +14,7 @@ pub mod middleware;
 pub mod pages;
 pub mod password_routes;
 pub mod problem;
+pub mod request_id;
 pub mod schemas;
 pub mod session_routes;
 

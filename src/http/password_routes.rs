@@ -70,6 +70,7 @@ pub async fn forgot(
         (status = 204, description = "Password changed; all sessions revoked"),
         (status = 400, description = "invalid_token: unknown, expired, used, or not a reset token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (password policy)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ))]
 pub async fn reset(
     State(state): State<AppState>,
@@ -125,6 +126,7 @@ pub async fn reset_page(
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "invalid_credentials: wrong current password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (password policy)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ))]
 pub async fn change(
     State(state): State<AppState>,

@@ -34,6 +34,10 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
+/// Seconds a client turned away by a full hashing queue waits before retrying: a
+/// queue drains in well under that.
+const BUSY_RETRY_AFTER: &str = "1";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A flow of the core refused.
@@ -206,6 +210,11 @@ fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
             "not_found",
             "No such resource.".into(),
         ),
+        Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Too many password checks are waiting. Try again in a moment.".into(),
+        ),
         Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -245,6 +254,9 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?e, "request failed")
             }
             ApiError::Unavailable => tracing::warn!("database unavailable"),
+            ApiError::Account(AccountError::Busy) => {
+                tracing::warn!("password hashing queue full: request turned away")
+            }
             _ => {}
         }
         let challenge = match self {
@@ -257,11 +269,18 @@ impl IntoResponse for ApiError {
             }
             _ => None,
         };
+        let busy = matches!(self, ApiError::Account(AccountError::Busy));
         let errors = match self {
             ApiError::Validation(errors) => Some(errors),
             _ => None,
         };
         let mut res = problem_response(status, code, detail, errors);
+        if busy {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(BUSY_RETRY_AFTER),
+            );
+        }
         if let Some(challenge) = challenge {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

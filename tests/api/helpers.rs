@@ -189,6 +189,27 @@ impl TestApp {
         request.json(&body).send().await
     }
 
+    /// Sends all these `(email, password)` logins at once; the replies in the same order.
+    pub async fn logins_at_once(&self, logins: &[(&str, &str)]) -> Vec<Reply> {
+        let mut sent = tokio::task::JoinSet::new();
+        for (i, (email, password)) in logins.iter().enumerate() {
+            let body = json!({"email": email, "password": password});
+            let request = self.request(Method::POST, "/login").json(&body);
+            sent.spawn(async move { (i, request.send().await) });
+        }
+        let mut replies: Vec<(usize, Reply)> = sent.join_all().await;
+        replies.sort_by_key(|(i, _)| *i);
+        replies.into_iter().map(|(_, reply)| reply).collect()
+    }
+
+    /// A CORS preflight from `origin` for a POST with a JSON body to `path`.
+    pub async fn preflight(&self, path: &str, origin: &str) -> Reply {
+        let request = self.request(Method::OPTIONS, path).header("origin", origin);
+        let request = request.header("access-control-request-method", "POST");
+        let request = request.header("access-control-request-headers", "content-type");
+        request.send().await
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
         self.post_json("/refresh", &json!({"refresh_token": refresh_token}))
             .await

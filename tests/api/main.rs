@@ -12,6 +12,8 @@ mod architecture;
 mod audit;
 mod backends;
 mod concurrency;
+mod hardening;
+mod hashing;
 mod hygiene;
 mod introspect;
 mod link_requests;

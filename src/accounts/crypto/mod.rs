@@ -1,11 +1,13 @@
 //! The primitives the flows are built from: argon2id password hashing, Ed25519
 //! access tokens, and opaque tokens stored only as hashes. No I/O but the
-//! blocking pool.
+//! hashing threads.
 
 mod access_tokens;
+mod argon2_buffer;
+mod hashing_threads;
 mod opaque_tokens;
 mod password_hasher;
 
 pub use access_tokens::{JwtKeys, PublicKey, SigningKey};
 pub use opaque_tokens::{OpaqueToken, TokenHash, looks_like_token};
-pub use password_hasher::{PasswordHasherPool, Verified};
+pub use password_hasher::{HashError, PasswordHasherPool, Verified};

@@ -1,20 +1,24 @@
-//! argon2id hashing off the async workers, with a bound on concurrent hashes.
+//! argon2id password hashing on a fixed set of threads, behind a bounded queue.
 //!
 //! Each hash holds `m_cost` KiB of memory and a CPU for tens of milliseconds, so a
 //! burst of logins must neither run on the tokio workers (starving every other
-//! request) nor all at once (growing memory without limit). A semaphore admits at
-//! most `max_concurrent` hashes; the rest wait their turn without holding memory.
+//! request) nor all at once (growing memory without limit). [`HashingThreads`]
+//! runs at most `max_concurrent` hashes, each on its thread's one buffer, and turns
+//! callers away with [`HashError::Busy`] once `max_queued` already wait.
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
-use tokio::sync::Semaphore;
-use tracing::Instrument;
+use argon2::Params;
+use argon2::password_hash::phc::PasswordHash;
+
+use super::argon2_buffer;
+pub use super::hashing_threads::HashError;
+use super::hashing_threads::HashingThreads;
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     params: Params,
-    permits: Arc<Semaphore>,
+    threads: HashingThreads,
     /// A real hash of a random password, verified against when the email is
     /// unknown so that such a login costs the same time as a wrong password.
     dummy_hash: Arc<str>,
@@ -37,12 +41,13 @@ impl PasswordHasherPool {
         t_cost: u32,
         p_cost: u32,
         max_concurrent: usize,
+        max_queued: usize,
     ) -> anyhow::Result<Self> {
         let params = Params::new(m_cost, t_cost, p_cost, None)
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
         let mut pool = Self {
             params,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            threads: HashingThreads::start(max_concurrent, max_queued)?,
             dummy_hash: Arc::from(""),
         };
         let random = super::OpaqueToken::generate()?.plaintext;
@@ -50,20 +55,13 @@ impl PasswordHasherPool {
         Ok(pool)
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
-
     /// Hashes a password into a PHC string (`$argon2id$v=19$m=…`).
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let argon2 = self.argon2();
-        self.run(move || {
-            argon2
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("argon2 hash failed: {e}"))
-        })
-        .await?
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let params = self.params.clone();
+        self.threads
+            .run(move |memory| argon2_buffer::hash(&params, password.as_bytes(), memory))
+            .await?
+            .map_err(HashError::Failed)
     }
 
     /// Checks a password. `stored = None` (unknown account) verifies against the
@@ -72,70 +70,49 @@ impl PasswordHasherPool {
         &self,
         password: String,
         stored: Option<String>,
-    ) -> anyhow::Result<Verified> {
-        let argon2 = self.argon2();
+    ) -> Result<Verified, HashError> {
         let wanted = self.params.clone();
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.to_string());
-        self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else {
-                tracing::error!("stored password hash is not a PHC string");
-                return Verified::No;
-            };
-            if argon2
-                .verify_password(password.as_bytes(), &parsed)
-                .is_err()
-                || !known
-            {
-                return Verified::No;
-            }
-            let weaker = match Params::try_from(&parsed) {
-                Ok(p) => {
-                    p.m_cost() < wanted.m_cost()
-                        || p.t_cost() < wanted.t_cost()
-                        || p.p_cost() < wanted.p_cost()
+        self.threads
+            .run(move |memory| {
+                let Ok(parsed) = PasswordHash::new(&stored) else {
+                    tracing::error!("stored password hash is not a PHC string");
+                    return Verified::No;
+                };
+                if !argon2_buffer::matches(&parsed, password.as_bytes(), memory) || !known {
+                    return Verified::No;
                 }
-                Err(_) => true,
-            };
-            let outdated = weaker || parsed.algorithm.as_str() != "argon2id";
-            if outdated {
-                Verified::YesRehash
-            } else {
-                Verified::Yes
-            }
-        })
-        .await
-    }
-
-    /// Runs CPU-heavy work on the blocking pool once a permit is free, keeping the
-    /// caller's tracing span so its log lines still carry the request id.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
+                let weaker = match Params::try_from(&parsed) {
+                    Ok(p) => {
+                        p.m_cost() < wanted.m_cost()
+                            || p.t_cost() < wanted.t_cost()
+                            || p.p_cost() < wanted.p_cost()
+                    }
+                    Err(_) => true,
+                };
+                let outdated = weaker || parsed.algorithm.as_str() != "argon2id";
+                if outdated {
+                    Verified::YesRehash
+                } else {
+                    Verified::Yes
+                }
+            })
             .await
-            .map_err(|_| anyhow::anyhow!("password hasher closed"))?;
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
-            .instrument(tracing::Span::current())
-            .await
-            .map_err(|e| anyhow::anyhow!("password hashing task failed: {e}"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn verifies_and_flags_weaker_hashes_for_rehash() {
-        let weak = PasswordHasherPool::new(19_456, 2, 1, 2)
+        let weak = PasswordHasherPool::new(19_456, 2, 1, 2, 32)
             .await
             .expect("pool");
-        let strong = PasswordHasherPool::new(19_456, 3, 1, 2)
+        let strong = PasswordHasherPool::new(19_456, 3, 1, 2, 32)
             .await
             .expect("pool");
         let hash = weak.hash("correct horse".into()).await.expect("hash");
@@ -151,5 +128,35 @@ mod tests {
         assert_eq!(rehash.expect("verify"), Verified::YesRehash);
         let unknown = weak.verify("anything".into(), None).await;
         assert_eq!(unknown.expect("verify"), Verified::No);
+    }
+
+    /// The pen-test: callers that time out (or whose client went away) must not
+    /// free their slot while their hash still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_that_give_up_do_not_free_their_slot() {
+        const SLOTS: usize = 2;
+        let pool = PasswordHasherPool::new(19_456, 4, 1, SLOTS, 64)
+            .await
+            .expect("pool");
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..24 {
+            let pool = pool.clone();
+            callers.spawn(async move {
+                let check = pool.verify("a password".into(), None);
+                // Gives up long before any hash is done.
+                let _ = tokio::time::timeout(Duration::from_millis(1), check).await;
+            });
+        }
+        while callers.join_next().await.is_some() {}
+        let settled = async {
+            while !pool.threads.idle() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), settled)
+            .await
+            .expect("the hashes finish");
+        let peak = pool.threads.peak();
+        assert!((1..=SLOTS).contains(&peak), "{peak} hashes ran at once");
     }
 }

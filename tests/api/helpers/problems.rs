@@ -33,6 +33,7 @@ impl Problem {
             413 => "Payload Too Large",
             415 => "Unsupported Media Type",
             422 => "Unprocessable Entity",
+            431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",
             503 => "Service Unavailable",
             other => panic!("no title known for status {other}: add it here"),
@@ -110,6 +111,18 @@ pub const METHOD_NOT_ALLOWED: Problem = Problem::new(
 );
 pub const UNAVAILABLE: Problem =
     Problem::new(503, "unavailable", "The service cannot reach its database.");
+/// Too many password checks already wait for a hashing slot (sent with `Retry-After`).
+pub const HASHING_BUSY: Problem = Problem::new(
+    503,
+    "service_unavailable",
+    "Too many password checks are waiting. Try again in a moment.",
+);
+/// The request's headers together exceed 16 KiB.
+pub const HEADERS_TOO_LARGE: Problem = Problem::new(
+    431,
+    "request_header_fields_too_large",
+    "The request headers are larger than the limit.",
+);
 pub const INTERNAL_ERROR: Problem =
     Problem::new(500, "internal_error", "Something went wrong on our side.");
 
