@@ -4,13 +4,15 @@
 //! Layers (see the README's "Architecture"): `http` (the door) calls `accounts`
 //! (the core, every flow and rule), which writes through `store` (rows and SQL)
 //! and queues mail for `mail` (composition, transports, the outbox worker).
-//! `config`, `clock`, `templates` and `telemetry` are leaves any layer may use.
+//! The core asks `limits` (rate limits, in memory or Redis) at the start of each
+//! flow. `config`, `clock`, `templates` and `telemetry` are leaves any layer may use.
 //! This file only wires them together.
 
 pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod store;
 pub mod telemetry;
@@ -29,6 +31,7 @@ use accounts::Accounts;
 use config::Config;
 use http::AppState;
 use http::pages::Pages;
+use limits::Limiter;
 use mail::{Mailer, OutboxSignal, OutboxWorker};
 use store::Store;
 use templates::Templates;
@@ -47,11 +50,13 @@ impl Application {
         let store = Store::connect(&config.database(), config.database_max_connections).await?;
         let templates = Arc::new(Templates::load()?);
         let signal = OutboxSignal::default();
+        let limiter = Limiter::build(&config, clock.clone()).await?;
         let accounts = Accounts::build(
             config.clone(),
             store.clone(),
             templates.clone(),
             signal.clone(),
+            limiter,
             clock.clone(),
         )
         .await?;
@@ -85,13 +90,14 @@ impl Application {
     }
 
     /// One line for the start-up log: where the data is, where mail goes, which
-    /// key signs.
+    /// key signs, where rate limits count.
     pub fn describe(&self) -> String {
         format!(
-            "database: {}; mail: {}; signing key: {}",
+            "database: {}; mail: {}; signing key: {}; rate limits: {}",
             self.worker.store.describe(),
             self.worker.mailer.describe(),
-            self.state.accounts.signing_kid()
+            self.state.accounts.signing_kid(),
+            self.state.accounts.limits_described()
         )
     }
 

@@ -1,6 +1,7 @@
 //! The core's one error type: what a flow can refuse, in its own words. Each
 //! door maps it once (problem+json for HTTP).
 
+use crate::limits::Refusal;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,10 @@ pub enum AccountError {
     /// Not one of the caller's active sessions.
     #[error("no such session")]
     SessionNotFound,
+    /// Too many requests: the rate limiter's refusal, with what a door needs to
+    /// say when to come back.
+    #[error("rate limited ({})", .0.policy)]
+    RateLimited(Refusal),
     /// Anything unexpected. The cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -50,6 +55,12 @@ impl From<StoreError> for AccountError {
             StoreError::EmailTaken => AccountError::EmailTaken,
             StoreError::Database(e) => AccountError::Internal(e.into()),
         }
+    }
+}
+
+impl From<Refusal> for AccountError {
+    fn from(refusal: Refusal) -> Self {
+        AccountError::RateLimited(refusal)
     }
 }
 

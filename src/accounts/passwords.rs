@@ -5,6 +5,7 @@ use super::crypto::{TokenHash, Verified, looks_like_token};
 use super::error::AccountError;
 use super::outcomes::{Caller, ClientContext};
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::mail::MailKind;
 use crate::store::{EmailTokenPurpose, RevokeScope};
 
@@ -18,6 +19,9 @@ impl Accounts {
     /// Mails a reset link (one hour, single use) if the address has an account;
     /// answers the same in every case.
     pub async fn forgot_password(&self, email: &str, client: &ClientContext) -> AccountResult<()> {
+        self.limit_client(Policy::PasswordForgot, client).await?;
+        self.limit_account(Policy::PasswordForgotAccount, email)
+            .await?;
         let mail = self.link_mail(MailKind::PasswordReset, email, self.clock.now())?;
         let requested = EventKind::PasswordResetRequested;
         self.mail_link_to_account(email, false, mail, Some((requested, client)))
@@ -32,6 +36,7 @@ impl Accounts {
         reset: PasswordReset,
         client: &ClientContext,
     ) -> AccountResult<()> {
+        self.limit_client(Policy::PasswordReset, client).await?;
         if !looks_like_token(&reset.token) {
             return Err(AccountError::InvalidEmailToken);
         }
@@ -53,7 +58,9 @@ impl Accounts {
     }
 
     /// Changes the caller's password after checking the current one; every other
-    /// session is revoked, the caller's stays.
+    /// session is revoked, the caller's stays. Every attempt spends the client's
+    /// budget and the account's (a stolen access token must not buy unlimited
+    /// guesses at the current password).
     pub async fn change_password(
         &self,
         caller: &Caller,
@@ -61,6 +68,9 @@ impl Accounts {
         new: String,
         client: &ClientContext,
     ) -> AccountResult<()> {
+        self.limit_client(Policy::PasswordChange, client).await?;
+        self.limit_account(Policy::PasswordChangeAccount, &caller.user.email)
+            .await?;
         let user = caller.user.id;
         let mut db = self.store.connection().await?;
         let stored = db.user_by_id(user).await?.map(|u| u.password_hash);

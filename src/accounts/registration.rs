@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::audit::EventKind;
 use super::outcomes::{ClientContext, Registered, TokenPair};
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::mail::MailKind;
 use crate::store::{NewUser, StoreError};
 
@@ -22,6 +23,9 @@ impl Accounts {
         form: Registration,
         client: &ClientContext,
     ) -> AccountResult<Registered> {
+        self.limit_client(Policy::Register, client).await?;
+        self.limit_account(Policy::RegisterAccount, &form.email)
+            .await?;
         // Hash first, whatever happens next: a taken email costs the same time.
         let password_hash = self.hasher.hash(form.password).await?;
         let user = NewUser {
@@ -57,7 +61,8 @@ impl Accounts {
     }
 
     /// Verification on: a new account gets a verification link; a taken address
-    /// gets an "account exists" mail with a reset link.
+    /// gets an "account exists" mail with a reset link. Over the mail throttle,
+    /// the account is created without a link (a resend gets one later).
     async fn register_for_verification(
         &self,
         user: NewUser,
@@ -78,11 +83,13 @@ impl Accounts {
             }
             Err(e) => return Err(e.into()),
         };
-        work.insert_email_token(&verify.token_for(row.id, now))
-            .await?;
         work.event(EventKind::Registered, Some(row.id), None, client, now)
             .await?;
-        work.mail(verify.email_to(row.email), now).await?;
+        if self.mail_allowed(&row.email).await {
+            work.insert_email_token(&verify.token_for(row.id, now))
+                .await?;
+            work.mail(verify.email_to(row.email), now).await?;
+        }
         work.commit().await
     }
 }

@@ -5,6 +5,7 @@ use super::crypto::{TokenHash, looks_like_token};
 use super::error::AccountError;
 use super::outcomes::{ClientContext, User};
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::mail::MailKind;
 use crate::store::EmailTokenPurpose;
 
@@ -35,7 +36,14 @@ impl Accounts {
 
     /// Mails a new verification link if the address has an unverified account;
     /// answers the same in every case.
-    pub async fn resend_verification(&self, email: &str) -> AccountResult<()> {
+    pub async fn resend_verification(
+        &self,
+        email: &str,
+        client: &ClientContext,
+    ) -> AccountResult<()> {
+        self.limit_client(Policy::VerifyResend, client).await?;
+        self.limit_account(Policy::VerifyResendAccount, email)
+            .await?;
         let mail = self.link_mail(MailKind::VerifyEmail, email, self.clock.now())?;
         self.mail_link_to_account(email, true, mail, None).await
     }

@@ -166,9 +166,85 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allowed_origins: Vec<String>,
 
-    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    /// Comma-separated CIDRs of reverse proxies whose forwarding header is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// The header your trusted proxies write the client address to:
+    /// `x-forwarded-for` or `forwarded` (RFC 7239 `for=`). The other one is ignored,
+    /// since a proxy passes on whatever the client put there.
+    #[arg(long, env = "TRUSTED_PROXY_HEADER", value_name = "TRUSTED_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = parse_proxy_header)]
+    pub trusted_proxy_header: ProxyHeader,
+
+    /// `off` disables every rate limit and the mail throttle (benchmarks, tests).
+    #[arg(long, env = "RATE_LIMIT", value_name = "RATE_LIMIT", default_value = "on", value_parser = parse_bool, action = clap::ArgAction::Set)]
+    pub rate_limit: bool,
+
+    /// Redis shared by every instance for the rate-limit budgets; unset: each
+    /// instance counts in its own memory.
+    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
+    pub redis_url: Option<Url>,
+
+    /// Start of every rate-limit key in Redis (several services can share one Redis).
+    #[arg(long, env = "RATE_LIMIT_PREFIX", value_name = "RATE_LIMIT_PREFIX", default_value = "auth-service", value_parser = parse_key_prefix)]
+    pub rate_limit_prefix: String,
+
+    /// POST /register per client IP (quotas read `N/min`, `N/hour`, `N/day` or `N/15m`).
+    #[arg(long, env = "RATE_LIMIT_REGISTER", value_name = "RATE_LIMIT_REGISTER", default_value = "20/hour", value_parser = parse_quota)]
+    pub rate_limit_register: Quota,
+
+    /// POST /register per email address.
+    #[arg(long, env = "RATE_LIMIT_REGISTER_ACCOUNT", value_name = "RATE_LIMIT_REGISTER_ACCOUNT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_register_account: Quota,
+
+    /// POST /login per client IP.
+    #[arg(long, env = "RATE_LIMIT_LOGIN", value_name = "RATE_LIMIT_LOGIN", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_login: Quota,
+
+    /// POST /login attempts per account, from any IP.
+    #[arg(long, env = "RATE_LIMIT_LOGIN_ACCOUNT", value_name = "RATE_LIMIT_LOGIN_ACCOUNT", default_value = "10/10m", value_parser = parse_quota)]
+    pub rate_limit_login_account: Quota,
+
+    /// POST /refresh per client IP.
+    #[arg(long, env = "RATE_LIMIT_REFRESH", value_name = "RATE_LIMIT_REFRESH", default_value = "60/min", value_parser = parse_quota)]
+    pub rate_limit_refresh: Quota,
+
+    /// POST /verify-email/resend per client IP.
+    #[arg(long, env = "RATE_LIMIT_VERIFY_RESEND", value_name = "RATE_LIMIT_VERIFY_RESEND", default_value = "10/hour", value_parser = parse_quota)]
+    pub rate_limit_verify_resend: Quota,
+
+    /// POST /verify-email/resend per email address.
+    #[arg(long, env = "RATE_LIMIT_VERIFY_RESEND_ACCOUNT", value_name = "RATE_LIMIT_VERIFY_RESEND_ACCOUNT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_verify_resend_account: Quota,
+
+    /// POST /password/forgot per client IP.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_FORGOT", value_name = "RATE_LIMIT_PASSWORD_FORGOT", default_value = "10/hour", value_parser = parse_quota)]
+    pub rate_limit_password_forgot: Quota,
+
+    /// POST /password/forgot per email address.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT", value_name = "RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_password_forgot_account: Quota,
+
+    /// POST /password/reset per client IP.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_RESET", value_name = "RATE_LIMIT_PASSWORD_RESET", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_password_reset: Quota,
+
+    /// POST /password/change per client IP.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_CHANGE", value_name = "RATE_LIMIT_PASSWORD_CHANGE", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_password_change: Quota,
+
+    /// POST /password/change attempts per account.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_CHANGE_ACCOUNT", value_name = "RATE_LIMIT_PASSWORD_CHANGE_ACCOUNT", default_value = "5/10m", value_parser = parse_quota)]
+    pub rate_limit_password_change_account: Quota,
+
+    /// Link mail (verification, reset, "account exists") queued per recipient; over
+    /// it, mail is silently not sent (the answer stays the same 202).
+    #[arg(long, env = "RATE_LIMIT_MAIL_RECIPIENT", value_name = "RATE_LIMIT_MAIL_RECIPIENT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_mail_recipient: Quota,
+
+    /// Link mail queued in total, by every instance together when REDIS_URL is set.
+    #[arg(long, env = "RATE_LIMIT_MAIL_TOTAL", value_name = "RATE_LIMIT_MAIL_TOTAL", default_value = "1000/hour", value_parser = parse_quota)]
+    pub rate_limit_mail_total: Quota,
 
     /// argon2id memory cost in KiB (at least 19456).
     #[arg(long, env = "ARGON2_MEMORY_KIB", value_name = "ARGON2_MEMORY_KIB", default_value_t = ARGON2_MIN_M_COST, value_parser = clap::value_parser!(u32).range(ARGON2_MIN_M_COST as i64..))]
@@ -208,6 +284,21 @@ pub enum DatabaseUrl {
 pub enum BindAddr {
     Ip(IpAddr),
     Socket(SocketAddr),
+}
+
+/// Which forwarding header trusted proxies write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyHeader {
+    XForwardedFor,
+    Forwarded,
+}
+
+/// A rate-limit budget: `count` requests per `window`, refilled evenly (one every
+/// `window / count`), so at most `count` in any burst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub count: u32,
+    pub window: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

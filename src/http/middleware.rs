@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use super::problem::problem_response;
+use super::problem::{RATELIMIT, RATELIMIT_POLICY, problem_response};
 use crate::config::Config;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -113,7 +113,13 @@ async fn problem_for_bare_errors(res: Response<Body>) -> Response<Body> {
         _ => ("bad_request", "The request could not be processed."),
     };
     let mut problem = problem_response(status, code, detail.into(), None);
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+    for name in [
+        header::ALLOW,
+        header::RETRY_AFTER,
+        header::WWW_AUTHENTICATE,
+        RATELIMIT,
+        RATELIMIT_POLICY,
+    ] {
         if let Some(value) = res.headers().get(&name) {
             problem.headers_mut().insert(name, value.clone());
         }
@@ -134,6 +140,6 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
-        .expose_headers([REQUEST_ID, header::RETRY_AFTER])
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER, RATELIMIT, RATELIMIT_POLICY])
         .max_age(Duration::from_secs(600))
 }

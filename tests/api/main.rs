@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod private_redis;
 mod smtp;
 
 mod architecture;
@@ -14,6 +15,7 @@ mod backends;
 mod concurrency;
 mod hygiene;
 mod introspect;
+mod limits;
 mod login;
 mod logout;
 mod openapi;

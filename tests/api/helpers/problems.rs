@@ -33,6 +33,7 @@ impl Problem {
             413 => "Payload Too Large",
             415 => "Unsupported Media Type",
             422 => "Unprocessable Entity",
+            429 => "Too Many Requests",
             500 => "Internal Server Error",
             503 => "Service Unavailable",
             other => panic!("no title known for status {other}: add it here"),
@@ -110,6 +111,11 @@ pub const METHOD_NOT_ALLOWED: Problem = Problem::new(
 );
 pub const UNAVAILABLE: Problem =
     Problem::new(503, "unavailable", "The service cannot reach its database.");
+pub const RATE_LIMITED: Problem = Problem::new(
+    429,
+    "rate_limited",
+    "Too many requests. Try again after the number of seconds in Retry-After.",
+);
 pub const INTERNAL_ERROR: Problem =
     Problem::new(500, "internal_error", "Something went wrong on our side.");
 
