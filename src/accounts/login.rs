@@ -21,7 +21,9 @@ impl Accounts {
     /// before the password is looked at: guesses spread over many addresses run
     /// out together, and concurrent guesses cannot all slip past a check made
     /// before any of them has failed. The account's budget refills evenly (see
-    /// RATE_LIMIT_LOGIN_ACCOUNT), so a lockout lasts minutes, never for good.
+    /// RATE_LIMIT_LOGIN_ACCOUNT), so a lockout lasts minutes, never for good, and
+    /// a client address the user logged in from lately has a budget of its own
+    /// (see `limit_login_account`).
     pub async fn login(
         &self,
         email: &str,
@@ -29,8 +31,9 @@ impl Accounts {
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
         self.limit_client(Policy::Login, client).await?;
-        self.limit_account(Policy::LoginAccount, email).await?;
         let user = self.store.connection().await?.user_by_email(email).await?;
+        self.limit_login_account(email, user.as_ref(), client)
+            .await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         let verdict = self.hasher.verify(password.clone(), stored_hash).await?;
         let user = match (verdict, user) {

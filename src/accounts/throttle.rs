@@ -3,8 +3,10 @@
 //! any work; link mail spends the mail throttle only when it is about to be queued.
 
 use super::outcomes::ClientContext;
+use super::policy::KNOWN_CLIENT_FOR;
 use super::{AccountResult, Accounts};
 use crate::limits::{Policy, Subject};
+use crate::store::UserRow;
 
 impl Accounts {
     /// Spends one request of the client's budget under `policy`. A client
@@ -24,6 +26,35 @@ impl Accounts {
     /// an account has this email (so a refusal reveals nothing).
     pub(super) async fn limit_account(&self, policy: Policy, email: &str) -> AccountResult<()> {
         Ok(self.limits.check(policy, &Subject::account(email)).await?)
+    }
+
+    /// Spends one login attempt of the account's budget. Strangers share one
+    /// budget per account, so guesses from any number of addresses run out
+    /// together; a client address the user started a session from within
+    /// [`KNOWN_CLIENT_FOR`] has a budget of its own for this account, so an
+    /// attacker elsewhere cannot lock the user out of the devices they use. For a
+    /// stranger the answer is the same whether or not the account exists.
+    pub(super) async fn limit_login_account(
+        &self,
+        email: &str,
+        user: Option<&UserRow>,
+        client: &ClientContext,
+    ) -> AccountResult<()> {
+        let known_client = match (user, client.ip) {
+            (Some(user), Some(ip)) => {
+                let since = self.clock.now() - KNOWN_CLIENT_FOR;
+                let mut db = self.store.connection().await?;
+                db.has_logged_in_from(user.id, &ip.to_string(), since)
+                    .await?
+                    .then_some(ip)
+            }
+            _ => None,
+        };
+        let subject = match known_client {
+            Some(ip) => Subject::account_from(email, ip),
+            None => Subject::account(email),
+        };
+        Ok(self.limits.check(Policy::LoginAccount, &subject).await?)
     }
 
     /// Whether one more link mail may be queued for `recipient`: within its

@@ -140,6 +140,14 @@ impl Subject {
         Subject(format!("account:{hex}"))
     }
 
+    /// An account as seen from one client address (see [`Subject::ip`]): the
+    /// account's own budget for a client it knows.
+    pub fn account_from(email: &str, ip: IpAddr) -> Subject {
+        let Subject(account) = Subject::account(email);
+        let Subject(client) = Subject::ip(ip);
+        Subject(format!("{account}:{client}"))
+    }
+
     /// One budget for everything (the total mail throttle).
     pub fn everyone() -> Subject {
         Subject("all".to_owned())

@@ -192,6 +192,44 @@ async fn failed_logins_count_against_the_account_across_many_ips_and_refill_in_m
 }
 
 #[tokio::test]
+async fn strangers_failing_cannot_lock_the_user_out_of_an_address_they_logged_in_from() {
+    let app = limited_app(&[
+        "--trusted-proxies",
+        "127.0.0.1/32",
+        "--rate-limit-login-account",
+        "3/hour",
+    ])
+    .await;
+    let email = app.verified_user().await;
+    let phone = "198.51.100.20";
+    // The user logs in from their phone (one of the three strangers share).
+    login_from(&app, phone, &email, PASSWORD)
+        .await
+        .assert_status(StatusCode::OK);
+    // An attacker spends the rest from elsewhere, and is refused.
+    for i in 1..=2 {
+        let wrong = login_from(&app, &format!("203.0.113.{i}"), &email, "wrong password").await;
+        wrong.assert_problem(INVALID_CREDENTIALS);
+    }
+    let attacker = login_from(&app, "203.0.113.3", &email, "wrong password").await;
+    assert_refused_by(&attacker, "login-account");
+    // The phone still gets in: an address the user logged in from has a budget of
+    // its own for this account...
+    login_from(&app, phone, &email, PASSWORD)
+        .await
+        .assert_status(StatusCode::OK);
+    // ...which only guesses from that address spend.
+    for _ in 0..2 {
+        let wrong = login_from(&app, phone, &email, "wrong password").await;
+        wrong.assert_problem(INVALID_CREDENTIALS);
+    }
+    assert_refused_by(
+        &login_from(&app, phone, &email, PASSWORD).await,
+        "login-account",
+    );
+}
+
+#[tokio::test]
 async fn every_flow_that_names_an_account_limits_it_across_ips() {
     let app = limited_app(&[
         "--trusted-proxies",
