@@ -617,3 +617,44 @@ async fn redis_going_away_mid_run_falls_back_to_memory_and_back_to_redis() {
         .collect();
     assert_eq!(client_keys, [ip_key("203.0.113.2")]);
 }
+
+#[test]
+fn env_example_lists_every_limit_setting_with_its_default() {
+    use clap::Args as _;
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"))
+        .expect(".env.example");
+    let lines: Vec<&str> = example.lines().map(str::trim).collect();
+    let command = auth_service::config::Config::augment_args(clap::Command::new("auth-service"));
+    let mut checked = 0;
+    for arg in command.get_arguments() {
+        let Some(name) = arg.get_env().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let ours =
+            name.starts_with("RATE_LIMIT") || ["REDIS_URL", "TRUSTED_PROXY_HEADER"].contains(&name);
+        if !ours {
+            continue;
+        }
+        checked += 1;
+        match arg.get_default_values() {
+            [default] => {
+                let line = format!("{name}={}", default.to_string_lossy());
+                assert!(
+                    lines.contains(&line.as_str()),
+                    ".env.example lacks `{line}`"
+                );
+            }
+            _ => {
+                let commented = format!("# {name}=");
+                assert!(
+                    lines.iter().any(|l| l.starts_with(&commented)),
+                    ".env.example lacks `{commented}…`"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        checked, 18,
+        "RATE_LIMIT, REDIS_URL, the prefix, 14 quotas, the proxy header"
+    );
+}
