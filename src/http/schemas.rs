@@ -76,14 +76,14 @@ pub struct Health {
     pub rate_limiter: Option<RateLimiterState>,
 }
 
-/// Where rate-limit budgets are kept: `off` (RATE_LIMIT=off), `memory` (each
+/// Where rate-limit budgets are kept: `disabled` (RATE_LIMIT=off), `memory` (each
 /// instance its own), `redis` (shared by every instance), `redis-unreachable`
 /// (REDIS_URL is set but Redis does not answer: each instance limits on its own
 /// memory until it does; the service keeps serving, so /readyz stays 200).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RateLimiterState {
-    Off,
+    Disabled,
     Memory,
     Redis,
     RedisUnreachable,
@@ -93,7 +93,7 @@ impl From<accounts::RateLimiterBackend> for RateLimiterState {
     fn from(backend: accounts::RateLimiterBackend) -> Self {
         use accounts::RateLimiterBackend as B;
         match backend {
-            B::Off => RateLimiterState::Off,
+            B::Off => RateLimiterState::Disabled,
             B::Memory => RateLimiterState::Memory,
             B::Redis => RateLimiterState::Redis,
             B::RedisUnreachable => RateLimiterState::RedisUnreachable,

@@ -199,7 +199,7 @@ pub enum Backend {
 impl Backend {
     pub fn as_str(self) -> &'static str {
         match self {
-            Backend::Off => "off",
+            Backend::Off => "disabled",
             Backend::Memory => "memory",
             Backend::Redis => "redis",
             Backend::RedisUnreachable => "redis-unreachable",
@@ -289,7 +289,7 @@ impl Limiter {
     /// One phrase for the start-up log.
     pub fn describe(&self) -> String {
         match self.0.as_deref() {
-            None => "off".to_owned(),
+            None => "off (RATE_LIMIT=off)".to_owned(),
             Some(Inner { shared: None, .. }) => "in memory (per instance)".to_owned(),
             Some(Inner {
                 shared: Some(shared),

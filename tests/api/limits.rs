@@ -453,7 +453,7 @@ async fn rate_limit_off_disables_every_limit_and_the_mail_throttle() {
     let reset = RESET.subject;
     app.assert_mail_to(&email, &[VERIFY.subject, reset, reset, reset])
         .await;
-    assert_eq!(readyz_limiter(&app).await, "off");
+    assert_eq!(readyz_limiter(&app).await, "disabled");
 }
 
 #[tokio::test]
