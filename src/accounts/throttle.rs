@@ -2,6 +2,8 @@
 //! budget of its client (per IP) and, when it names one, of its account, before
 //! any work; link mail spends the mail throttle only when it is about to be queued.
 
+use uuid::Uuid;
+
 use super::outcomes::ClientContext;
 use super::policy::KNOWN_CLIENT_FOR;
 use super::{AccountResult, Accounts};
@@ -40,15 +42,18 @@ impl Accounts {
         user: Option<&UserRow>,
         client: &ClientContext,
     ) -> AccountResult<()> {
-        let known_client = match (user, client.ip) {
-            (Some(user), Some(ip)) => {
+        let known_client = match client.ip {
+            Some(ip) => {
+                // Asked for unknown emails too (of a user that cannot exist), so
+                // that the work is the same whether or not the account does.
+                let user = user.map_or(Uuid::nil(), |u| u.id);
                 let since = self.clock.now() - KNOWN_CLIENT_FOR;
                 let mut db = self.store.connection().await?;
-                db.has_logged_in_from(user.id, &ip.to_string(), since)
+                db.has_logged_in_from(user, &ip.to_string(), since)
                     .await?
                     .then_some(ip)
             }
-            _ => None,
+            None => None,
         };
         let subject = match known_client {
             Some(ip) => Subject::account_from(email, ip),
