@@ -8,11 +8,49 @@
 #      temporary folder, stopped and deleted afterwards;
 #   4. otherwise the PostgreSQL half is skipped with a clear warning, except with
 #      CI=true, where PostgreSQL is mandatory and its absence fails the run.
+#
+# The rate-limit tests that need Redis use TEST_REDIS_URL (set here to the server
+# on 127.0.0.1:6379 when one answers) and start private redis-server processes.
+# Without either, they are skipped with a warning, repeated at the end; with
+# CI=true that is a failure here, and the tests themselves fail too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 
 reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+echo "== Redis (rate-limit tests)"
+redis_missing=()
+if [[ -n ${TEST_REDIS_URL:-} ]]; then
+  echo "using TEST_REDIS_URL"
+elif reachable 127.0.0.1 6379; then
+  export TEST_REDIS_URL="redis://127.0.0.1:6379"
+  echo "using the server on 127.0.0.1:6379"
+else
+  redis_missing+=("no Redis answers on 127.0.0.1:6379 and TEST_REDIS_URL is unset")
+fi
+if [[ -z ${TEST_REDIS_SERVER:-} ]] && ! command -v redis-server >/dev/null; then
+  redis_missing+=("redis-server is not installed (the outage test starts its own)")
+fi
+redis_warning() {
+  [[ ${#redis_missing[@]} -eq 0 ]] && return 0
+  printf '\n  WARNING: the Redis rate-limit tests were SKIPPED:\n' >&2
+  printf '    - %s\n' "${redis_missing[@]}" >&2
+  cat >&2 <<'MSG'
+  To run them, install Redis (apt-get install redis-server / brew install redis) and
+  start it (redis-server --daemonize yes --save '' --appendonly no), or point at one:
+  TEST_REDIS_URL=redis://host:6379 make test
+
+MSG
+}
+if [[ ${#redis_missing[@]} -gt 0 ]]; then
+  if [[ ${CI:-} == true ]]; then
+    printf 'FATAL: CI=true and the Redis tests cannot run:\n' >&2
+    printf '  - %s\n' "${redis_missing[@]}" >&2
+    exit 1
+  fi
+  redis_warning
+fi
 
 echo "== unit tests and the integration suite on SQLite"
 TEST_BACKEND=sqlite "$CARGO" test --all-targets
@@ -77,7 +115,9 @@ else
   (the user needs the right to create databases).
 
 MSG
+  redis_warning
   exit 0
 fi
 export TEST_DATABASE_URL
 TEST_BACKEND=postgres "$CARGO" test --test api
+redis_warning

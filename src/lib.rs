@@ -4,14 +4,16 @@
 //! Layers (see the README's "Architecture"): `http` (the door) calls `accounts`
 //! (the core, every flow and rule), which writes through `store` (rows and SQL)
 //! and queues mail for `mail` (composition, transports, the outbox worker).
-//! `config`, `clock`, `secrets`, `templates` and `telemetry` are leaves any layer
-//! may use.
+//! The core asks `limits` (rate limits, in memory or Redis) at the start of each
+//! flow. `config`, `clock`, `secrets`, `templates` and `telemetry` are leaves any
+//! layer may use.
 //! This file only wires them together.
 
 pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod secrets;
 pub mod store;
@@ -31,6 +33,7 @@ use accounts::Accounts;
 use config::Config;
 use http::AppState;
 use http::pages::Pages;
+use limits::Limiter;
 use mail::{Mailer, OutboxSignal, OutboxWorker};
 use secrets::SecretsKey;
 use store::Store;
@@ -54,12 +57,14 @@ impl Application {
         let (secrets, secrets_from) = secrets_key(&config)?;
         let templates = Arc::new(Templates::load()?);
         let signal = OutboxSignal::default();
+        let limiter = Limiter::build(&config, clock.clone()).await?;
         let accounts = Accounts::build(
             config.clone(),
             store.clone(),
             templates.clone(),
             signal.clone(),
             secrets.clone(),
+            limiter,
             clock.clone(),
         )
         .await?;
@@ -95,14 +100,15 @@ impl Application {
     }
 
     /// One line for the start-up log: where the data is, where mail goes, which
-    /// key signs, where SECRETS_KEY comes from.
+    /// key signs, where SECRETS_KEY comes from, where rate limits count.
     pub fn describe(&self) -> String {
         format!(
-            "database: {}; mail: {}; signing key: {}; secrets key: {}",
+            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}",
             self.worker.store.describe(),
             self.worker.mailer.describe(),
             self.state.accounts.signing_kid(),
-            self.secrets_from
+            self.secrets_from,
+            self.state.accounts.limits_described()
         )
     }
 

@@ -2,6 +2,7 @@
 //! door maps it once (problem+json for HTTP).
 
 use super::crypto::HashError;
+use crate::limits::Refusal;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,10 @@ pub enum AccountError {
     /// Answered whether or not the account exists, so it reveals nothing.
     #[error("password hashing is busy")]
     Busy,
+    /// Too many requests: the rate limiter's refusal, with what a door needs to
+    /// say when to come back.
+    #[error("rate limited ({})", .0.policy)]
+    RateLimited(Refusal),
     /// Anything unexpected. The cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -89,6 +94,12 @@ impl From<HashError> for AccountError {
             HashError::Busy => AccountError::Busy,
             HashError::Failed(e) => AccountError::Internal(e),
         }
+    }
+}
+
+impl From<Refusal> for AccountError {
+    fn from(refusal: Refusal) -> Self {
+        AccountError::RateLimited(refusal)
     }
 }
 

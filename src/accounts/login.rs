@@ -10,20 +10,32 @@ use super::outcomes::{ClientContext, TokenPair, User};
 use super::password_rules;
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::store::{NewSession, UserRow};
 
 impl Accounts {
     /// An unknown email and a wrong password get the same answer after the same
     /// work (a verify against a dummy hash); `EmailNotVerified` comes only after
     /// a correct password.
+    ///
+    /// Every attempt spends the client's budget and the account's, from any IP,
+    /// before the password is looked at: guesses spread over many addresses run
+    /// out together, and concurrent guesses cannot all slip past a check made
+    /// before any of them has failed. The account's budget refills evenly (see
+    /// RATE_LIMIT_LOGIN_ACCOUNT), so a lockout lasts minutes, never for good, and
+    /// a client address the user logged in from lately has a budget of its own
+    /// (see `limit_login_account`).
     pub async fn login(
         &self,
         email: &str,
         password: String,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        self.limit_client(Policy::Login, client).await?;
         InvalidField::reject_nul("email", email)?;
         let user = self.store.connection().await?.user_by_email(email).await?;
+        self.limit_login_account(email, user.as_ref(), client)
+            .await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         let verdict = self.check_password(&password, stored_hash).await?;
         let user = match (verdict, user) {

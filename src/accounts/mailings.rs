@@ -103,7 +103,9 @@ impl Accounts {
 
     /// Sends `mail` to the account with this email (an unverified one only, with
     /// `only_unverified`), storing its token and recording `event` in `work`.
-    /// Without such an account nothing happens, and the caller answers the same.
+    /// Without such an account, or over the mail throttle (per recipient, then in
+    /// total; asked only for mail about to be queued), nothing happens, and the
+    /// caller answers the same.
     pub(super) async fn mail_link_to_account(
         &self,
         work: &mut Work,
@@ -117,6 +119,9 @@ impl Accounts {
             return Ok(());
         };
         if only_unverified && user.email_verified_at.is_some() {
+            return Ok(());
+        }
+        if !self.mail_allowed(&user.email).await {
             return Ok(());
         }
         work.insert_email_token(&mail.token_for(user.id, now))

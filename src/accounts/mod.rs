@@ -4,7 +4,8 @@
 //! [`AccountError`]. It decides every rule: token lifetimes, the enumeration
 //! defences, the refresh decision, the session policy and the audit events. It
 //! knows nothing of HTTP; each door (the HTTP API today) maps its inputs and
-//! outcomes. It writes through the store and queues mail through the outbox.
+//! outcomes. It writes through the store, queues mail through the outbox, and
+//! asks the rate limiter at the start of every flow that can be abused.
 
 mod audit;
 mod crypto;
@@ -21,12 +22,17 @@ mod refresh;
 mod registration;
 mod sessions;
 mod signing_keys;
+mod throttle;
 mod unit_of_work;
 mod verification;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Where the rate limiter keeps its budgets now.
+pub use crate::limits::Backend as RateLimiterBackend;
+/// A refusal of the rate limiter: which policy, its quota, when to come back.
+pub use crate::limits::Refusal as RateLimited;
 pub use crypto::{PublicKey, looks_like_token};
 pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
@@ -36,6 +42,7 @@ pub use registration::Registration;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::limits::Limiter;
 use crate::mail::{Composer, OutboxSignal};
 use crate::secrets::SecretsKey;
 use crate::store::Store;
@@ -53,6 +60,7 @@ pub struct Accounts {
     /// Seals the tokens of queued links; keys refresh-token successors.
     secrets: Arc<SecretsKey>,
     policy: SessionPolicy,
+    limits: Limiter,
     clock: Clock,
     /// Wakes this instance's link-request worker.
     link_requests_queued: tokio::sync::Notify,
@@ -66,6 +74,7 @@ impl Accounts {
         templates: Arc<Templates>,
         outbox: OutboxSignal,
         secrets: Arc<SecretsKey>,
+        limits: Limiter,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let keys = signing_keys::load(&config, &store, clock.now()).await?;
@@ -92,18 +101,33 @@ impl Accounts {
             outbox,
             secrets,
             policy,
+            limits,
             clock,
             link_requests_queued: tokio::sync::Notify::new(),
         })
     }
 
-    /// Whether the database answers (within two seconds).
-    pub async fn ready(&self) -> bool {
+    /// Whether the database answers (within two seconds), and where the rate
+    /// limiter keeps its budgets (Redis is asked too; its outage is not the
+    /// database's, so it is reported, not fatal).
+    pub async fn readiness(&self) -> Readiness {
         let ping = async { self.store.connection().await?.ping().await };
-        matches!(
-            tokio::time::timeout(Duration::from_secs(2), ping).await,
-            Ok(Ok(()))
-        )
+        let database = async {
+            matches!(
+                tokio::time::timeout(Duration::from_secs(2), ping).await,
+                Ok(Ok(()))
+            )
+        };
+        let (database, rate_limiter) = tokio::join!(database, self.limits.backend());
+        Readiness {
+            database,
+            rate_limiter,
+        }
+    }
+
+    /// Where rate limits count, for the start-up log.
+    pub fn limits_described(&self) -> String {
+        self.limits.describe()
     }
 
     /// The keys whose access tokens verify, the signing key first.

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::limits::Backend;
 use crate::store::UserRow;
 
 /// Who made a request, as sessions and the audit trail record it.
@@ -106,4 +107,13 @@ pub struct EventPage {
     pub events: Vec<Event>,
     /// The cursor of the next (older) page; `None` on the last page.
     pub next_before: Option<Uuid>,
+}
+
+/// What /readyz reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Readiness {
+    /// Whether the database answers.
+    pub database: bool,
+    /// Where rate-limit budgets are kept now.
+    pub rate_limiter: Backend,
 }

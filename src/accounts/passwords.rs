@@ -6,6 +6,7 @@ use super::error::AccountError;
 use super::outcomes::{Caller, ClientContext};
 use super::password_rules;
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::store::{EmailTokenPurpose, RevokeScope};
 
 /// A new password set with the token of a reset link.
@@ -18,6 +19,9 @@ impl Accounts {
     /// Queues a request for a reset link (one hour, single use), mailed if the
     /// address has an account; answers the same in every case.
     pub async fn forgot_password(&self, email: &str, client: &ClientContext) -> AccountResult<()> {
+        self.limit_client(Policy::PasswordForgot, client).await?;
+        self.limit_account(Policy::PasswordForgotAccount, email)
+            .await?;
         let purpose = EmailTokenPurpose::PasswordReset;
         self.queue_link_request(purpose, email, client).await
     }
@@ -31,6 +35,7 @@ impl Accounts {
         reset: PasswordReset,
         client: &ClientContext,
     ) -> AccountResult<()> {
+        self.limit_client(Policy::PasswordReset, client).await?;
         if !looks_like_token(&reset.token) {
             return Err(AccountError::InvalidEmailToken);
         }
@@ -70,7 +75,8 @@ impl Accounts {
 
     /// Changes the caller's password after checking the current one; every other
     /// session and every outstanding reset link are revoked, the caller's session
-    /// stays.
+    /// stays. Every attempt spends the client's budget and the account's (a stolen
+    /// access token must not buy unlimited guesses at the current password).
     pub async fn change_password(
         &self,
         caller: &Caller,
@@ -78,6 +84,9 @@ impl Accounts {
         new: String,
         client: &ClientContext,
     ) -> AccountResult<()> {
+        self.limit_client(Policy::PasswordChange, client).await?;
+        self.limit_account(Policy::PasswordChangeAccount, &caller.user.email)
+            .await?;
         let user = caller.user.id;
         let mut db = self.store.connection().await?;
         let stored = db.user_by_id(user).await?.map(|u| u.password_hash);

@@ -18,6 +18,10 @@ pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(24);
 /// Lifetime of a password-reset link.
 pub const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
 
+/// How long a client address the user logged in from keeps its own login budget
+/// for the account (see `Accounts::limit_login_account`).
+pub const KNOWN_CLIENT_FOR: chrono::Duration = chrono::Duration::days(30);
+
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
     /// Sliding idle timeout, extended by every refresh.

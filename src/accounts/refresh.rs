@@ -17,6 +17,7 @@ use super::outcomes::{ClientContext, TokenPair};
 use super::policy::{RefreshDecision, RefreshState};
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::store::{LockedRefreshToken, RevokeScope};
 
 /// A presented refresh token that the policy accepts, still locked by `work`.
@@ -38,6 +39,7 @@ impl Accounts {
         refresh_token: &str,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        self.limit_client(Policy::Refresh, client).await?;
         let now = self.clock.now();
         let Accepted {
             mut work,

@@ -8,6 +8,7 @@ use super::error::InvalidField;
 use super::outcomes::{ClientContext, Registered, TokenPair};
 use super::password_rules;
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::mail::MailKind;
 use crate::store::{NewUser, StoreError};
 
@@ -24,6 +25,9 @@ impl Accounts {
         form: Registration,
         client: &ClientContext,
     ) -> AccountResult<Registered> {
+        self.limit_client(Policy::Register, client).await?;
+        self.limit_account(Policy::RegisterAccount, &form.email)
+            .await?;
         InvalidField::reject_nul("email", &form.email)?;
         InvalidField::reject_nul("name", form.name.as_deref().unwrap_or_default())?;
         password_rules::check_new(&form.password, &form.email, "password")?;
@@ -63,7 +67,8 @@ impl Accounts {
     }
 
     /// Verification on: a new account gets a verification link; a taken address
-    /// gets an "account exists" mail with a reset link.
+    /// gets an "account exists" mail with a reset link. Over the mail throttle,
+    /// the account is created without a link (a resend gets one later).
     async fn register_for_verification(
         &self,
         user: NewUser,
@@ -86,11 +91,13 @@ impl Accounts {
             }
             Err(e) => return Err(e.into()),
         };
-        work.insert_email_token(&verify.token_for(row.id, now))
-            .await?;
         work.event(EventKind::Registered, Some(row.id), None, client, now)
             .await?;
-        work.mail(verify.message_to(row.email), now).await?;
+        if self.mail_allowed(&row.email).await {
+            work.insert_email_token(&verify.token_for(row.id, now))
+                .await?;
+            work.mail(verify.message_to(row.email), now).await?;
+        }
         work.commit().await
     }
 }

@@ -5,6 +5,7 @@ use super::crypto::{TokenHash, looks_like_token};
 use super::error::AccountError;
 use super::outcomes::{ClientContext, User};
 use super::{AccountResult, Accounts};
+use crate::limits::Policy;
 use crate::store::EmailTokenPurpose;
 
 impl Accounts {
@@ -39,6 +40,9 @@ impl Accounts {
         email: &str,
         client: &ClientContext,
     ) -> AccountResult<()> {
+        self.limit_client(Policy::VerifyResend, client).await?;
+        self.limit_account(Policy::VerifyResendAccount, email)
+            .await?;
         let purpose = EmailTokenPurpose::VerifyEmail;
         self.queue_link_request(purpose, email, client).await
     }

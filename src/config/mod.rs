@@ -10,8 +10,7 @@ use clap::Args;
 use ipnet::IpNet;
 use url::Url;
 
-use crate::secrets::SecretsKey;
-
+mod derived;
 mod parse;
 
 pub use parse::parse_duration;
@@ -168,9 +167,85 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allowed_origins: Vec<String>,
 
-    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    /// Comma-separated CIDRs of reverse proxies whose forwarding header is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// The header your trusted proxies write the client address to:
+    /// `x-forwarded-for` or `forwarded` (RFC 7239 `for=`). The other one is ignored,
+    /// since a proxy passes on whatever the client put there.
+    #[arg(long, env = "TRUSTED_PROXY_HEADER", value_name = "TRUSTED_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = parse_proxy_header)]
+    pub trusted_proxy_header: ProxyHeader,
+
+    /// `off` disables every rate limit and the mail throttle (benchmarks, tests).
+    #[arg(long, env = "RATE_LIMIT", value_name = "RATE_LIMIT", default_value = "on", value_parser = parse_bool, action = clap::ArgAction::Set)]
+    pub rate_limit: bool,
+
+    /// Redis shared by every instance for the rate-limit budgets; unset: each
+    /// instance counts in its own memory.
+    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
+    pub redis_url: Option<Url>,
+
+    /// Start of every rate-limit key in Redis (several services can share one Redis).
+    #[arg(long, env = "RATE_LIMIT_PREFIX", value_name = "RATE_LIMIT_PREFIX", default_value = "auth-service", value_parser = parse_key_prefix)]
+    pub rate_limit_prefix: String,
+
+    /// POST /register per client IP (quotas read `N/min`, `N/hour`, `N/day` or `N/15m`).
+    #[arg(long, env = "RATE_LIMIT_REGISTER", value_name = "RATE_LIMIT_REGISTER", default_value = "20/hour", value_parser = parse_quota)]
+    pub rate_limit_register: Quota,
+
+    /// POST /register per email address.
+    #[arg(long, env = "RATE_LIMIT_REGISTER_ACCOUNT", value_name = "RATE_LIMIT_REGISTER_ACCOUNT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_register_account: Quota,
+
+    /// POST /login per client IP.
+    #[arg(long, env = "RATE_LIMIT_LOGIN", value_name = "RATE_LIMIT_LOGIN", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_login: Quota,
+
+    /// POST /login attempts per account, from any IP.
+    #[arg(long, env = "RATE_LIMIT_LOGIN_ACCOUNT", value_name = "RATE_LIMIT_LOGIN_ACCOUNT", default_value = "10/10m", value_parser = parse_quota)]
+    pub rate_limit_login_account: Quota,
+
+    /// POST /refresh per client IP.
+    #[arg(long, env = "RATE_LIMIT_REFRESH", value_name = "RATE_LIMIT_REFRESH", default_value = "60/min", value_parser = parse_quota)]
+    pub rate_limit_refresh: Quota,
+
+    /// POST /verify-email/resend per client IP.
+    #[arg(long, env = "RATE_LIMIT_VERIFY_RESEND", value_name = "RATE_LIMIT_VERIFY_RESEND", default_value = "10/hour", value_parser = parse_quota)]
+    pub rate_limit_verify_resend: Quota,
+
+    /// POST /verify-email/resend per email address.
+    #[arg(long, env = "RATE_LIMIT_VERIFY_RESEND_ACCOUNT", value_name = "RATE_LIMIT_VERIFY_RESEND_ACCOUNT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_verify_resend_account: Quota,
+
+    /// POST /password/forgot per client IP.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_FORGOT", value_name = "RATE_LIMIT_PASSWORD_FORGOT", default_value = "10/hour", value_parser = parse_quota)]
+    pub rate_limit_password_forgot: Quota,
+
+    /// POST /password/forgot per email address.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT", value_name = "RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_password_forgot_account: Quota,
+
+    /// POST /password/reset per client IP.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_RESET", value_name = "RATE_LIMIT_PASSWORD_RESET", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_password_reset: Quota,
+
+    /// POST /password/change per client IP.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_CHANGE", value_name = "RATE_LIMIT_PASSWORD_CHANGE", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_password_change: Quota,
+
+    /// POST /password/change attempts per account.
+    #[arg(long, env = "RATE_LIMIT_PASSWORD_CHANGE_ACCOUNT", value_name = "RATE_LIMIT_PASSWORD_CHANGE_ACCOUNT", default_value = "5/10m", value_parser = parse_quota)]
+    pub rate_limit_password_change_account: Quota,
+
+    /// Link mail (verification, reset, "account exists") queued per recipient; over
+    /// it, mail is silently not sent (the answer stays the same 202).
+    #[arg(long, env = "RATE_LIMIT_MAIL_RECIPIENT", value_name = "RATE_LIMIT_MAIL_RECIPIENT", default_value = "5/hour", value_parser = parse_quota)]
+    pub rate_limit_mail_recipient: Quota,
+
+    /// Link mail queued in total, by every instance together when REDIS_URL is set.
+    #[arg(long, env = "RATE_LIMIT_MAIL_TOTAL", value_name = "RATE_LIMIT_MAIL_TOTAL", default_value = "1000/hour", value_parser = parse_quota)]
+    pub rate_limit_mail_total: Quota,
 
     /// argon2id memory cost in KiB (at least 19456).
     #[arg(long, env = "ARGON2_MEMORY_KIB", value_name = "ARGON2_MEMORY_KIB", default_value_t = ARGON2_MIN_M_COST, value_parser = clap::value_parser!(u32).range(ARGON2_MIN_M_COST as i64..))]
@@ -229,6 +304,21 @@ pub enum BindAddr {
     Socket(SocketAddr),
 }
 
+/// Which forwarding header trusted proxies write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyHeader {
+    XForwardedFor,
+    Forwarded,
+}
+
+/// A rate-limit budget: `count` requests per `window`, refilled evenly (one every
+/// `window / count`), so at most `count` in any burst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub count: u32,
+    pub window: Duration,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Development,
@@ -249,129 +339,5 @@ impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Secret(s.to_owned()))
-    }
-}
-
-impl Config {
-    pub fn listen_addr(&self) -> SocketAddr {
-        match self.bind_addr {
-            BindAddr::Ip(ip) => SocketAddr::new(ip, self.port),
-            BindAddr::Socket(addr) => addr,
-        }
-    }
-
-    /// The database to use: DATABASE_URL, or `auth.db` under DATA_DIR (default `.`).
-    pub fn database(&self) -> DatabaseUrl {
-        self.database_url.clone().unwrap_or_else(|| {
-            let dir = self.data_dir.clone().unwrap_or_else(|| ".".into());
-            DatabaseUrl::Sqlite(dir.join("auth.db"))
-        })
-    }
-
-    pub fn public_url(&self) -> Url {
-        self.public_url.clone().unwrap_or_else(|| {
-            // A URL made of a literal scheme, host and numeric port always parses.
-            Url::parse(&format!("http://localhost:{}", self.listen_addr().port()))
-                .unwrap_or_else(|_| unreachable!("literal URL parses"))
-        })
-    }
-
-    /// PUBLIC_URL without a trailing slash, ready to have a path appended.
-    pub fn public_base(&self) -> String {
-        self.public_url().as_str().trim_end_matches('/').to_owned()
-    }
-
-    /// The page behind verification links (the token is appended as `?token=`).
-    pub fn verification_url(&self) -> Url {
-        Url::parse(&format!("{}/verify-email", self.public_base()))
-            .unwrap_or_else(|_| self.public_url())
-    }
-
-    /// Base of password-reset links (the token is appended as `?token=`).
-    pub fn password_reset_url(&self) -> Url {
-        self.password_reset_url.clone().unwrap_or_else(|| {
-            Url::parse(&format!("{}/password/reset", self.public_base()))
-                .unwrap_or_else(|_| self.public_url())
-        })
-    }
-
-    pub fn jwt_issuer(&self) -> String {
-        self.jwt_issuer
-            .clone()
-            .unwrap_or_else(|| self.public_base())
-    }
-
-    pub fn max_concurrent_hashes(&self) -> usize {
-        self.max_concurrent_hashes
-            .map(|n| n as usize)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-    }
-
-    /// SECRETS_KEY when configured. A value that is not 32 bytes of base64 is an
-    /// error naming the variable but never repeating the value.
-    pub fn configured_secrets_key(&self) -> anyhow::Result<Option<SecretsKey>> {
-        self.secrets_key
-            .as_ref()
-            .map(|key| SecretsKey::from_base64(&key.0))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("SECRETS_KEY: {e}"))
-    }
-
-    /// Where the key is kept when SECRETS_KEY is unset: `secrets.key` in DATA_DIR.
-    pub fn secrets_key_file(&self) -> std::path::PathBuf {
-        let dir = self.data_dir.clone().unwrap_or_else(|| ".".into());
-        dir.join("secrets.key")
-    }
-
-    pub fn max_queued_hashes(&self) -> usize {
-        self.max_queued_hashes
-            .map(|n| n as usize)
-            .unwrap_or_else(|| 16 * self.max_concurrent_hashes())
-    }
-
-    pub fn is_production(&self) -> bool {
-        self.app_env == Mode::Production
-    }
-
-    /// The PEM signing key from JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, if any.
-    pub fn signing_key_pem(&self) -> anyhow::Result<Option<String>> {
-        use anyhow::Context as _;
-        match (&self.jwt_private_key, &self.jwt_private_key_file) {
-            (Some(_), Some(_)) => {
-                anyhow::bail!("set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
-            }
-            (Some(key), None) => Ok(Some(key.0.clone())),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .with_context(|| format!("JWT_PRIVATE_KEY_FILE: cannot read {}", path.display()))
-                .map(Some),
-            (None, None) => Ok(None),
-        }
-    }
-
-    /// Checks that need several values at once.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        if self.is_production() && self.smtp_url.is_none() {
-            anyhow::bail!(
-                "SMTP_URL: required when APP_ENV=production (without it, emails would be written to the log)"
-            );
-        }
-        if self.session_max_lifetime < self.refresh_token_ttl {
-            anyhow::bail!("SESSION_MAX_LIFETIME: must not be shorter than REFRESH_TOKEN_TTL");
-        }
-        if self.mail_poll_interval.is_zero() {
-            anyhow::bail!("MAIL_POLL_INTERVAL: must be longer than zero");
-        }
-        if self
-            .introspection_keys
-            .iter()
-            .any(|k| k.0.trim().len() < 16)
-        {
-            anyhow::bail!("INTROSPECTION_KEYS: every key must be at least 16 characters");
-        }
-        self.configured_secrets_key()?;
-        if self.access_token_ttl.is_zero() {
-            anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
-        }
-        Ok(())
     }
 }

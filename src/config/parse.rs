@@ -7,7 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
-use super::{BindAddr, DatabaseUrl, Mode};
+use super::{BindAddr, DatabaseUrl, Mode, ProxyHeader, Quota};
 
 pub(super) fn parse_database_url(s: &str) -> Result<DatabaseUrl, String> {
     let s = s.trim();
@@ -107,6 +107,69 @@ pub(super) fn parse_cidr(s: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("`{s}` is not a CIDR (like 10.0.0.0/8) or an IP address"))
 }
 
+/// `N/UNIT`: `10/min`, `5/hour`, `1000/day`, `3/s`, or a duration such as `10/15m`.
+pub(super) fn parse_quota(s: &str) -> Result<Quota, String> {
+    let s = s.trim();
+    let hint = "write a quota like 10/min, 5/hour, 1000/day or 10/15m";
+    let (count, per) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}` is not a quota ({hint})"))?;
+    let count: u32 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{count}` is not a whole number of requests ({hint})"))?;
+    if count == 0 {
+        return Err(format!(
+            "a quota of 0 allows nothing ({hint}; RATE_LIMIT=off disables limits)"
+        ));
+    }
+    let per = per.trim();
+    // A bare unit is one of it: `min` is `1min`.
+    let window = if per.starts_with(|c: char| c.is_ascii_digit()) {
+        parse_duration(per)
+    } else {
+        humantime::parse_duration(&format!("1{per}")).map_err(|e| e.to_string())
+    }
+    .map_err(|_| format!("`{per}` is not a time unit or duration ({hint})"))?;
+    if window.is_zero() {
+        return Err(format!("the window of `{s}` is zero ({hint})"));
+    }
+    if window > Duration::from_secs(366 * 86_400) {
+        return Err(format!(
+            "the window of `{s}` is longer than a year ({hint})"
+        ));
+    }
+    Ok(Quota { count, window })
+}
+
+pub(super) fn parse_redis_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s.trim()).map_err(|e| e.to_string())?;
+    match url.scheme() {
+        "redis" | "rediss" | "redis+unix" | "unix" => Ok(url),
+        other => Err(format!(
+            "scheme `{other}` is not redis or rediss (like redis://127.0.0.1:6379)"
+        )),
+    }
+}
+
+pub(super) fn parse_key_prefix(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 100 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("give 1 to 100 characters without spaces, like auth-service".into());
+    }
+    Ok(s.to_owned())
+}
+
+pub(super) fn parse_proxy_header(s: &str) -> Result<ProxyHeader, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "x-forwarded-for" => Ok(ProxyHeader::XForwardedFor),
+        "forwarded" => Ok(ProxyHeader::Forwarded),
+        other => Err(format!(
+            "`{other}` is neither x-forwarded-for nor forwarded"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +206,28 @@ mod tests {
         ));
         assert!(parse_database_url("mysql://u@h/db").is_err());
         assert!(parse_database_url("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn quotas_read_a_count_per_unit_or_duration() {
+        let quota = |s: &str| parse_quota(s).map(|q| (q.count, q.window.as_secs()));
+        assert_eq!(quota("10/min"), Ok((10, 60)));
+        assert_eq!(quota(" 5 / hour "), Ok((5, 3600)));
+        assert_eq!(quota("1000/day"), Ok((1000, 86_400)));
+        assert_eq!(quota("3/s"), Ok((3, 1)));
+        assert_eq!(quota("10/15m"), Ok((10, 900)));
+        assert_eq!(quota("10/90"), Ok((10, 90)));
+        for bad in [
+            "10",
+            "0/min",
+            "-1/min",
+            "ten/min",
+            "10/fortnight",
+            "10/0s",
+            "/min",
+            "10/",
+        ] {
+            assert!(parse_quota(bad).is_err(), "{bad} must not parse");
+        }
     }
 }

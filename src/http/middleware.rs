@@ -19,7 +19,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use super::header_limit::limit_header_size;
-use super::problem::problem_response;
+use super::problem::{RATELIMIT, RATELIMIT_POLICY, problem_response};
 use super::request_id::{REQUEST_ID, drop_unsafe_request_id};
 use crate::config::Config;
 
@@ -140,7 +140,13 @@ async fn problem_for_bare_errors(res: Response<Body>) -> Response<Body> {
         _ => ("bad_request", "The request could not be processed."),
     };
     let mut problem = problem_response(status, code, detail.into(), None);
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+    for name in [
+        header::ALLOW,
+        header::RETRY_AFTER,
+        header::WWW_AUTHENTICATE,
+        RATELIMIT,
+        RATELIMIT_POLICY,
+    ] {
         if let Some(value) = res.headers().get(&name) {
             problem.headers_mut().insert(name, value.clone());
         }
@@ -171,6 +177,6 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_credentials(credentials)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
-        .expose_headers([REQUEST_ID, header::RETRY_AFTER])
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER, RATELIMIT, RATELIMIT_POLICY])
         .max_age(Duration::from_secs(600))
 }

@@ -1,12 +1,12 @@
 //! The HTTP layer's one error type, rendered as `application/problem+json` (RFC
 //! 9457). The core's [`AccountError`] is mapped to a status and code here, once.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::accounts::AccountError;
+use crate::accounts::{AccountError, RateLimited};
 
 /// One invalid field of a request body.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -215,6 +215,11 @@ fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
             "service_unavailable",
             "Too many password checks are waiting. Try again in a moment.".into(),
         ),
+        RateLimited(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests. Try again after the number of seconds in Retry-After.".into(),
+        ),
         Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -270,6 +275,10 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let busy = matches!(self, ApiError::Account(AccountError::Busy));
+        let limited = match &self {
+            ApiError::Account(AccountError::RateLimited(refusal)) => rate_limit_headers(refusal),
+            _ => Vec::new(),
+        };
         let errors = match self {
             ApiError::Validation(errors) => Some(errors),
             _ => None,
@@ -281,6 +290,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(BUSY_RETRY_AFTER),
             );
         }
+        res.headers_mut().extend(limited);
         if let Some(challenge) = challenge {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -292,3 +302,25 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+
+/// `Retry-After`, and the policy that refused in the structured-field syntax of
+/// draft-ietf-httpapi-ratelimit-headers-10 (the same since -08):
+/// `RateLimit-Policy: "login";q=10;w=60` (quota `q` per window `w` seconds) and
+/// `RateLimit: "login";r=0;t=6` (`r` left, `t` seconds until there is one again).
+fn rate_limit_headers(refusal: &RateLimited) -> Vec<(Option<HeaderName>, HeaderValue)> {
+    let name = refusal.policy;
+    let wait = refusal.retry_after_secs();
+    let quota = refusal.quota.count;
+    let window = refusal.window_secs();
+    [
+        (header::RETRY_AFTER, wait.to_string()),
+        (RATELIMIT_POLICY, format!("\"{name}\";q={quota};w={window}")),
+        (RATELIMIT, format!("\"{name}\";r=0;t={wait}")),
+    ]
+    .into_iter()
+    .filter_map(|(header, value)| Some((Some(header), HeaderValue::from_str(&value).ok()?)))
+    .collect()
+}

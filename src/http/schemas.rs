@@ -71,6 +71,34 @@ pub struct RegisterAccepted {
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// /readyz only: where rate-limit budgets are kept now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limiter: Option<RateLimiterState>,
+}
+
+/// Where rate-limit budgets are kept: `disabled` (RATE_LIMIT=off), `memory` (each
+/// instance its own), `redis` (shared by every instance), `redis-unreachable`
+/// (REDIS_URL is set but Redis does not answer: each instance limits on its own
+/// memory until it does; the service keeps serving, so /readyz stays 200).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RateLimiterState {
+    Disabled,
+    Memory,
+    Redis,
+    RedisUnreachable,
+}
+
+impl From<accounts::RateLimiterBackend> for RateLimiterState {
+    fn from(backend: accounts::RateLimiterBackend) -> Self {
+        use accounts::RateLimiterBackend as B;
+        match backend {
+            B::Off => RateLimiterState::Disabled,
+            B::Memory => RateLimiterState::Memory,
+            B::Redis => RateLimiterState::Redis,
+            B::RedisUnreachable => RateLimiterState::RedisUnreachable,
+        }
+    }
 }
 
 /// A request that names an account by email only.

@@ -324,4 +324,22 @@ where
             .fetch_all(c)
             .await?)
     }
+
+    /// Whether the user started a session from this client address since `since`.
+    pub async fn has_logged_in_from(
+        c: &mut DB::Connection,
+        user_id: Uuid,
+        ip: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let sql =
+            "select id from sessions where user_id = $1 and ip = $2 and created_at > $3 limit 1";
+        let found: Option<(Uuid,)> = sqlx::query_as(sql)
+            .bind(user_id)
+            .bind(ip)
+            .bind(since)
+            .fetch_optional(c)
+            .await?;
+        Ok(found.is_some())
+    }
 }

@@ -191,6 +191,16 @@ impl Db {
         run!(self.active_sessions(user, now))
     }
 
+    /// Whether the user started a session from this client address since `since`.
+    pub async fn has_logged_in_from(
+        &mut self,
+        user: Uuid,
+        ip: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        run!(self.has_logged_in_from(user, ip, since))
+    }
+
     // --- audit trail, outbox, keys ----------------------------------------------
 
     pub async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<()> {

@@ -18,9 +18,10 @@ const RULES: &[Rule] = &[
             "crate::accounts",
             "crate::mail",
             "crate::http",
+            "crate::limits",
             "crate::templates",
         ],
-        why: "the store keeps rows and SQL, never rules, mail or HTTP",
+        why: "the store keeps rows and SQL, never rules, limits, mail or HTTP",
     },
     Rule {
         layer: "accounts",
@@ -37,13 +38,35 @@ const RULES: &[Rule] = &[
     },
     Rule {
         layer: "http",
-        forbidden: &["crate::store", "crate::mail", "sqlx", "lettre"],
-        why: "handlers call the core, never the store or the mail directly",
+        forbidden: &[
+            "crate::store",
+            "crate::mail",
+            "crate::limits",
+            "sqlx",
+            "lettre",
+        ],
+        why: "handlers call the core, never the store, the mail or the limiter directly",
     },
     Rule {
         layer: "mail",
-        forbidden: &["crate::accounts", "crate::http", "axum"],
+        forbidden: &["crate::accounts", "crate::http", "crate::limits", "axum"],
         why: "mail sends what the core queued; it never calls back up",
+    },
+    Rule {
+        layer: "limits",
+        forbidden: &[
+            "crate::accounts",
+            "crate::http",
+            "crate::store",
+            "crate::mail",
+            "axum",
+            "tower",
+            "tower_http",
+            "utoipa",
+            "sqlx",
+            "lettre",
+        ],
+        why: "the limiter is told a policy and a subject and answers; it knows no flow, door, table or mail",
     },
 ];
 
@@ -52,6 +75,7 @@ const LEAVES: &[&str] = &["config", "clock", "secrets", "templates", "telemetry"
 const LAYERS: &[&str] = &[
     "crate::accounts",
     "crate::http",
+    "crate::limits",
     "crate::mail",
     "crate::store",
 ];

@@ -84,7 +84,10 @@ async fn readyz_follows_the_database_and_healthz_does_not() {
     let app = spawn_app().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::OK);
-    assert_eq!(ready.body, json!({"status": "ok"}));
+    assert_eq!(
+        ready.body,
+        json!({"status": "ok", "rate_limiter": "disabled"})
+    );
 
     match backend() {
         // The server loses the database.

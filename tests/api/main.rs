@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod private_redis;
 mod smtp;
 
 mod architecture;
@@ -16,6 +17,7 @@ mod hardening;
 mod hashing;
 mod hygiene;
 mod introspect;
+mod limits;
 mod link_requests;
 mod login;
 mod logout;

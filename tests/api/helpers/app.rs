@@ -165,6 +165,10 @@ pub fn test_config(database_url: &str, smtp_url: &str, extra: &[&str]) -> Config
         "200ms",
         "--mail-poll-interval",
         "250ms",
+        // The suite sends many requests from 127.0.0.1: limits are off unless a
+        // test turns them on (`--rate-limit on`) with quotas of its own.
+        "--rate-limit",
+        "off",
     ];
     args.extend_from_slice(extra);
     TestCli::try_parse_from(args)

@@ -34,6 +34,7 @@ impl Problem {
             415 => "Unsupported Media Type",
             422 => "Unprocessable Entity",
             431 => "Request Header Fields Too Large",
+            429 => "Too Many Requests",
             500 => "Internal Server Error",
             503 => "Service Unavailable",
             other => panic!("no title known for status {other}: add it here"),
@@ -122,6 +123,11 @@ pub const HEADERS_TOO_LARGE: Problem = Problem::new(
     431,
     "request_header_fields_too_large",
     "The request headers are larger than the limit.",
+);
+pub const RATE_LIMITED: Problem = Problem::new(
+    429,
+    "rate_limited",
+    "Too many requests. Try again after the number of seconds in Retry-After.",
 );
 pub const INTERNAL_ERROR: Problem =
     Problem::new(500, "internal_error", "Something went wrong on our side.");
