@@ -32,6 +32,8 @@ pub enum Purpose {
     OutboxLinkToken,
     /// The successor of a rotated refresh token (a keyed hash of it).
     RefreshTokenSuccessor,
+    /// A user's TOTP secret (sealed in its `totp_credentials` row).
+    TotpSecret,
 }
 
 impl Purpose {
@@ -39,6 +41,7 @@ impl Purpose {
         match self {
             Purpose::OutboxLinkToken => b"auth-service/outbox-link-token/v1",
             Purpose::RefreshTokenSuccessor => b"auth-service/refresh-token-successor/v1",
+            Purpose::TotpSecret => b"auth-service/totp-secret/v1",
         }
     }
 }

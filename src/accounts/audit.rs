@@ -18,6 +18,10 @@ pub enum EventKind {
     PasswordResetCompleted,
     PasswordChanged,
     EmailVerified,
+    MfaEnabled,
+    MfaDisabled,
+    MfaChallengeFailed,
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
@@ -33,6 +37,10 @@ impl EventKind {
             EventKind::PasswordResetCompleted => "password_reset_completed",
             EventKind::PasswordChanged => "password_changed",
             EventKind::EmailVerified => "email_verified",
+            EventKind::MfaEnabled => "mfa_enabled",
+            EventKind::MfaDisabled => "mfa_disabled",
+            EventKind::MfaChallengeFailed => "mfa_challenge_failed",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }
@@ -61,6 +69,7 @@ impl Accounts {
             .map(|e| Event {
                 id: e.id,
                 kind: e.kind,
+                method: e.method,
                 created_at: e.created_at,
                 session_id: e.session_id,
                 ip: e.ip,

@@ -35,6 +35,24 @@ pub enum AccountError {
     /// Wrong current password on a password change (the caller is logged in).
     #[error("wrong current password")]
     WrongCurrentPassword,
+    /// A wrong password or authenticator code where either proves the caller
+    /// (turning off the second factor).
+    #[error("wrong password or code")]
+    WrongPasswordOrCode,
+    /// A wrong or already used authenticator code while enrolling or managing
+    /// the second factor.
+    #[error("invalid code")]
+    InvalidCode,
+    /// A wrong authenticator code, or a used or unknown recovery code, at the
+    /// login's second step.
+    #[error("wrong second factor")]
+    SecondFactorRejected,
+    /// A used, expired, exhausted or unknown `mfa_token`.
+    #[error("invalid mfa token")]
+    InvalidMfaToken,
+    /// Enrolment started while a confirmed authenticator exists.
+    #[error("mfa already enabled")]
+    MfaAlreadyEnabled,
     /// Introspection without a configured service key.
     #[error("invalid service key")]
     InvalidServiceKey,

@@ -23,6 +23,11 @@ pub struct ActiveToken {
     pub aud: String,
     pub jti: Uuid,
     pub email: String,
+    /// How the token's session was authenticated (RFC 8176), and its level.
+    pub amr: Vec<String>,
+    pub aal: String,
+    /// Whether a confirmed authenticator guards the account now.
+    pub mfa_enabled: bool,
 }
 
 impl Accounts {
@@ -60,7 +65,12 @@ impl Accounts {
         let live = db
             .active_session_user(claims.sid, claims.sub, self.clock.now())
             .await?;
-        Ok(live.map(|_| ActiveToken {
+        if live.is_none() {
+            return Ok(None);
+        }
+        drop(db);
+        let mfa_enabled = self.mfa_enabled(claims.sub).await?;
+        Ok(Some(ActiveToken {
             sub: claims.sub,
             sid: claims.sid,
             exp: claims.exp,
@@ -69,6 +79,9 @@ impl Accounts {
             aud: claims.aud,
             jti: claims.jti,
             email: claims.email,
+            amr: claims.amr,
+            aal: claims.aal,
+            mfa_enabled,
         }))
     }
 }

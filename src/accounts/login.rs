@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::audit::EventKind;
+use super::auth_method::AuthMethod;
 use super::crypto::{OpaqueToken, Verified};
 use super::error::{AccountError, InvalidField};
-use super::outcomes::{ClientContext, TokenPair, User};
+use super::outcomes::{ClientContext, LoginOutcome, TokenPair, User};
 use super::password_rules;
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
@@ -25,12 +26,15 @@ impl Accounts {
     /// RATE_LIMIT_LOGIN_ACCOUNT), so a lockout lasts minutes, never for good, and
     /// a client address the user logged in from lately has a budget of its own
     /// (see `limit_login_account`).
+    ///
+    /// With a confirmed authenticator, the right password (and only the right
+    /// one: a wrong one is refused as always) gets the MFA step instead of tokens.
     pub async fn login(
         &self,
         email: &str,
         password: String,
         client: &ClientContext,
-    ) -> AccountResult<TokenPair> {
+    ) -> AccountResult<LoginOutcome> {
         self.limit_client(Policy::Login, client).await?;
         InvalidField::reject_nul("email", email)?;
         let user = self.store.connection().await?.user_by_email(email).await?;
@@ -56,10 +60,17 @@ impl Accounts {
         if self.config.require_email_verification && user.email_verified_at.is_none() {
             return Err(AccountError::EmailNotVerified);
         }
+        if self.mfa_enabled(user.id).await? {
+            let challenge = self.start_mfa_step(&user).await?;
+            return Ok(LoginOutcome::MfaRequired(challenge));
+        }
         let mut work = self.begin().await?;
-        let pair = self.start_session(&mut work, &user, client).await?;
+        let password_only = AuthMethod::Password;
+        let pair = self
+            .start_session(&mut work, &user, password_only, client)
+            .await?;
         work.commit().await?;
-        Ok(pair)
+        Ok(LoginOutcome::LoggedIn(pair))
     }
 
     /// Checks a typed password against a stored hash (`None`: an unknown account,
@@ -81,11 +92,12 @@ impl Accounts {
         Ok(Verified::No)
     }
 
-    /// A new session with its first refresh token, recorded as a login.
+    /// A new session with its first refresh token, recorded as a login by `method`.
     pub(super) async fn start_session(
         &self,
         work: &mut Work,
         user: &UserRow,
+        method: AuthMethod,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
         let now = self.clock.now();
@@ -99,28 +111,39 @@ impl Accounts {
             expires_at,
             ip: client.ip.map(|ip| ip.to_string()),
             user_agent: client.user_agent.clone(),
+            auth_method: method.as_str(),
         };
         work.insert_session(&session).await?;
         work.insert_refresh_token(session.id, &refresh.hash.0, now)
             .await?;
         let login = EventKind::LoginSucceeded;
-        work.event(login, Some(user.id), Some(session.id), client, now)
-            .await?;
-        self.token_pair(user, session.id, refresh.plaintext, now)
+        let (user_id, session_id) = (Some(user.id), Some(session.id));
+        work.event_with_method(
+            login,
+            Some(method.as_str()),
+            user_id,
+            session_id,
+            client,
+            now,
+        )
+        .await?;
+        self.token_pair(user, session.id, method, refresh.plaintext, now)
     }
 
-    /// An access token for the session, beside its refresh token.
+    /// An access token for the session (saying how it was authenticated),
+    /// beside its refresh token.
     pub(super) fn token_pair(
         &self,
         user: &UserRow,
         session_id: Uuid,
+        method: AuthMethod,
         refresh_token: String,
         now: DateTime<Utc>,
     ) -> AccountResult<TokenPair> {
         let verified = user.email_verified_at.is_some();
         let issued = self
             .keys
-            .issue(user.id, session_id, &user.email, verified, now)?;
+            .issue(user.id, session_id, &user.email, verified, method, now)?;
         Ok(TokenPair {
             access_token: issued.token,
             expires_in: issued.expires_in,

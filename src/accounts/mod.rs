@@ -8,12 +8,15 @@
 //! asks the rate limiter at the start of every flow that can be abused.
 
 mod audit;
+mod auth_method;
 mod crypto;
 mod error;
 mod introspection;
 mod link_requests;
 mod login;
 mod mailings;
+mod mfa;
+mod mfa_login;
 mod outcomes;
 mod password_rules;
 mod passwords;
@@ -36,6 +39,7 @@ pub use crate::limits::Refusal as RateLimited;
 pub use crypto::{PublicKey, looks_like_token};
 pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
+pub use mfa::MfaProof;
 pub use outcomes::*;
 pub use passwords::PasswordReset;
 pub use registration::Registration;

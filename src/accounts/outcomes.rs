@@ -48,6 +48,47 @@ pub struct TokenPair {
     pub user: User,
 }
 
+/// How a password login ended.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    LoggedIn(TokenPair),
+    /// The account has a second factor: answer it at the MFA step.
+    MfaRequired(MfaChallenge),
+}
+
+/// The second step of a login: the token that names it and how to answer it.
+#[derive(Debug)]
+pub struct MfaChallenge {
+    pub mfa_token: String,
+    /// `totp`, `recovery_code`.
+    pub methods: Vec<&'static str>,
+    /// Seconds the token lives.
+    pub expires_in: i64,
+}
+
+/// What answers the login's second step.
+#[derive(Debug)]
+pub enum SecondFactor {
+    /// A code from the authenticator.
+    Totp(String),
+    RecoveryCode(String),
+}
+
+/// The TOTP secret of a started enrolment, for the authenticator app.
+#[derive(Debug)]
+pub struct TotpEnrolment {
+    /// base32, no padding.
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+/// The caller, with whether a second factor guards the account.
+#[derive(Debug)]
+pub struct Me {
+    pub user: User,
+    pub mfa_enabled: bool,
+}
+
 /// How a registration ended.
 #[derive(Debug)]
 pub enum Registered {
@@ -95,6 +136,8 @@ pub enum LogoutScope {
 pub struct Event {
     pub id: Uuid,
     pub kind: String,
+    /// How a login authenticated (`login_succeeded` only).
+    pub method: Option<String>,
     pub created_at: DateTime<Utc>,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,

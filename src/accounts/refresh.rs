@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::EventKind;
+use super::auth_method::AuthMethod;
 use super::crypto::{OpaqueToken, TokenHash, looks_like_token};
 use super::error::AccountError;
 use super::outcomes::{ClientContext, TokenPair};
@@ -62,8 +63,12 @@ impl Accounts {
             .user_by_id(locked.user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("session {session} has no user"))?;
+        // The session keeps the strength of its login: adding a factor later
+        // does not raise it, removing one does not lower it.
+        let method = work.session_auth_method(session).await?;
+        let method = AuthMethod::parse(method.as_deref().unwrap_or_default());
         work.commit().await?;
-        self.token_pair(&user, session, successor.plaintext, now)
+        self.token_pair(&user, session, method, successor.plaintext, now)
     }
 
     /// Begins a transaction, locks the presented token and asks the policy.

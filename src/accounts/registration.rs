@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use super::audit::EventKind;
+use super::auth_method::AuthMethod;
 use super::error::InvalidField;
 use super::outcomes::{ClientContext, Registered, TokenPair};
 use super::password_rules;
@@ -61,7 +62,9 @@ impl Accounts {
         let registered = EventKind::Registered;
         work.event(registered, Some(row.id), None, client, user.created_at)
             .await?;
-        let pair = self.start_session(&mut work, &row, client).await?;
+        let pair = self
+            .start_session(&mut work, &row, AuthMethod::Password, client)
+            .await?;
         work.commit().await?;
         Ok(pair)
     }

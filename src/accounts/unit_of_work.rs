@@ -40,8 +40,23 @@ impl Work {
         client: &ClientContext,
         at: DateTime<Utc>,
     ) -> AccountResult<()> {
+        self.event_with_method(kind, None, user, session, client, at)
+            .await
+    }
+
+    /// Records an audit event with the method of a login.
+    pub async fn event_with_method(
+        &mut self,
+        kind: EventKind,
+        method: Option<&'static str>,
+        user: Option<Uuid>,
+        session: Option<Uuid>,
+        client: &ClientContext,
+        at: DateTime<Utc>,
+    ) -> AccountResult<()> {
         let event = NewEvent {
             kind: kind.as_str(),
+            method,
             user_id: user,
             session_id: session,
             ip: client.ip.map(|ip| ip.to_string()),

@@ -206,6 +206,15 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_LOGIN_ACCOUNT", value_name = "RATE_LIMIT_LOGIN_ACCOUNT", default_value = "10/10m", value_parser = parse_quota)]
     pub rate_limit_login_account: Quota,
 
+    /// Codes of the second factor per client IP: POST /login/mfa, and confirming,
+    /// regenerating or turning off TOTP.
+    #[arg(long, env = "RATE_LIMIT_LOGIN_MFA", value_name = "RATE_LIMIT_LOGIN_MFA", default_value = "10/min", value_parser = parse_quota)]
+    pub rate_limit_login_mfa: Quota,
+
+    /// Codes of the second factor per account, from any IP.
+    #[arg(long, env = "RATE_LIMIT_LOGIN_MFA_ACCOUNT", value_name = "RATE_LIMIT_LOGIN_MFA_ACCOUNT", default_value = "10/10m", value_parser = parse_quota)]
+    pub rate_limit_login_mfa_account: Quota,
+
     /// POST /refresh per client IP.
     #[arg(long, env = "RATE_LIMIT_REFRESH", value_name = "RATE_LIMIT_REFRESH", default_value = "60/min", value_parser = parse_quota)]
     pub rate_limit_refresh: Quota,

@@ -11,7 +11,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{Client, OptionalJson, ValidatedJson, bearer_token};
 use super::problem::{ApiResult, Problem};
-use super::schemas::{RegisterAccepted, TokenResponse, trimmed, trimmed_opt};
+use super::schemas::{LoginResponse, RegisterAccepted, TokenResponse, trimmed, trimmed_opt};
 use crate::accounts::{self, Registered, Registration};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -129,10 +129,12 @@ pub async fn register(
 /// Log in with email and password.
 ///
 /// An unknown email and a wrong password get the same answer after the same work.
-/// `email_not_verified` is only ever answered after a correct password.
+/// `email_not_verified` is only ever answered after a correct password. When the
+/// account has a confirmed TOTP authenticator, the right password answers the
+/// MFA step (`mfa_required`, `mfa_token`) instead of tokens: finish at POST /login/mfa.
 #[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 200, description = "Logged in (TokenResponse), or the MFA step (MfaRequired)", body = LoginResponse),
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "email_not_verified", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -150,11 +152,11 @@ pub async fn login(
     Client(client): Client,
     ValidatedJson(req): ValidatedJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let pair = state
+    let outcome = state
         .accounts
         .login(&req.email, req.password, &client)
         .await?;
-    Ok(no_store(Json(TokenResponse::from(pair))))
+    Ok(no_store(Json(LoginResponse::from(outcome))))
 }
 
 /// Exchange a refresh token for a new token pair.
@@ -218,6 +220,6 @@ pub async fn logout(
 
 /// Every response that carries a token must not be cached (also set globally;
 /// explicit here so the rule holds even if the global layer changes).
-fn no_store(body: impl IntoResponse) -> Response {
+pub fn no_store(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }

@@ -44,6 +44,18 @@ pub struct Introspection {
     pub jti: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// RFC 8176 methods of the session's login: `["pwd"]`, or `["pwd", "otp"]`
+    /// after a TOTP or recovery code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["pwd", "otp"]))]
+    pub amr: Option<Vec<String>>,
+    /// `aal1` (password) or `aal2` (a second factor too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "aal2")]
+    pub aal: Option<String>,
+    /// Whether a confirmed TOTP authenticator guards the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "access_token")]
     pub token_type: Option<&'static str>,
@@ -83,6 +95,9 @@ pub async fn introspect(
         aud: Some(token.aud),
         jti: Some(token.jti),
         email: Some(token.email),
+        amr: Some(token.amr),
+        aal: Some(token.aal),
+        mfa_enabled: Some(token.mfa_enabled),
         token_type: Some("access_token"),
     }))
 }

@@ -10,17 +10,21 @@ use uuid::Uuid;
 use super::AppState;
 use super::extract::AuthUser;
 use super::problem::{ApiError, ApiResult, FieldError, Problem};
-use super::schemas::User;
+use super::schemas::Me;
 
 /// The logged-in user.
 #[utoipa::path(get, path = "/me", tag = "account", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller", body = User),
+        (status = 200, description = "The caller, with whether MFA is on", body = Me),
         (status = 401, description = "invalid_token: missing, invalid, expired, or its session ended", body = Problem, content_type = "application/problem+json",
             headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\""))),
     ))]
-pub async fn me(AuthUser(caller): AuthUser) -> Json<User> {
-    Json(User::from(caller.user))
+pub async fn me(State(state): State<AppState>, AuthUser(caller): AuthUser) -> ApiResult<Json<Me>> {
+    let me = state.accounts.me(&caller).await?;
+    Ok(Json(Me {
+        user: me.user.into(),
+        mfa_enabled: me.mfa_enabled,
+    }))
 }
 
 /// Query of GET /me/events. Read as text so a malformed value is a 422 naming
@@ -67,10 +71,15 @@ pub struct Event {
     pub id: Uuid,
     /// registered, login_succeeded, login_failed, refresh_token_reused, logged_out,
     /// session_revoked, password_reset_requested, password_reset_completed,
-    /// password_changed, email_verified
+    /// password_changed, email_verified, mfa_enabled, mfa_disabled,
+    /// mfa_challenge_failed, recovery_code_used
     #[serde(rename = "type")]
     #[schema(example = "login_succeeded")]
     pub kind: String,
+    /// How a login authenticated (`login_succeeded` only; null otherwise):
+    /// `password`, `password+totp`, `password+recovery_code`.
+    #[schema(example = "password+totp")]
+    pub method: Option<String>,
     pub created_at: DateTime<Utc>,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,
@@ -106,6 +115,7 @@ pub async fn events(
         .map(|e| Event {
             id: e.id,
             kind: e.kind,
+            method: e.method,
             created_at: e.created_at,
             session_id: e.session_id,
             ip: e.ip,

@@ -10,6 +10,7 @@ pub mod health_routes;
 pub mod introspection_routes;
 pub mod jwks_routes;
 pub mod me_routes;
+pub mod mfa_routes;
 pub mod middleware;
 pub mod pages;
 pub mod password_routes;
@@ -55,6 +56,7 @@ pub struct AppState {
         (name = "auth", description = "Accounts, login and sessions"),
         (name = "email", description = "Email verification"),
         (name = "password", description = "Password recovery and change"),
+        (name = "mfa", description = "A second factor: TOTP and recovery codes"),
         (name = "sessions", description = "The user's devices"),
         (name = "account", description = "The logged-in user and their security events"),
         (name = "introspection", description = "For other services: is this token live?"),
@@ -84,6 +86,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_routes::login))
         .routes(routes!(auth_routes::refresh))
         .routes(routes!(auth_routes::logout))
+        .routes(routes!(mfa_routes::login_mfa))
+        .routes(routes!(mfa_routes::start_totp, mfa_routes::disable_totp))
+        .routes(routes!(mfa_routes::confirm_totp))
+        .routes(routes!(mfa_routes::regenerate_recovery_codes))
         .routes(routes!(
             email_routes::verify_email,
             email_routes::verify_page

@@ -194,6 +194,31 @@ fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
             "invalid_credentials",
             "The current password is incorrect.".into(),
         ),
+        WrongPasswordOrCode => (
+            StatusCode::FORBIDDEN,
+            "invalid_credentials",
+            "The password or code is incorrect.".into(),
+        ),
+        InvalidCode => (
+            StatusCode::BAD_REQUEST,
+            "invalid_code",
+            "The code is wrong or was already used.".into(),
+        ),
+        SecondFactorRejected => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_code",
+            "The code is wrong or was already used.".into(),
+        ),
+        InvalidMfaToken => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_mfa_token",
+            "The MFA step is unknown, expired, used or failed too often. Log in again.".into(),
+        ),
+        MfaAlreadyEnabled => (
+            StatusCode::CONFLICT,
+            "mfa_already_enabled",
+            "An authenticator is already confirmed. Turn it off first.".into(),
+        ),
         InvalidServiceKey => (
             StatusCode::UNAUTHORIZED,
             "invalid_client",

@@ -59,6 +59,52 @@ impl From<accounts::TokenPair> for TokenResponse {
     }
 }
 
+/// The caller, as GET /me shows it: the user and whether MFA guards the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    /// True exactly when a confirmed TOTP authenticator exists.
+    pub mfa_enabled: bool,
+}
+
+/// 200 answer of POST /login when the account has a second factor: no tokens
+/// yet; answer the step at POST /login/mfa.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always true.
+    pub mfa_required: bool,
+    /// Opaque; lives `expires_in` seconds, dies after 5 wrong codes.
+    pub mfa_token: String,
+    /// How the step can be answered: `totp`, `recovery_code`.
+    #[schema(example = json!(["totp", "recovery_code"]))]
+    pub methods: Vec<&'static str>,
+    #[schema(example = 300)]
+    pub expires_in: i64,
+}
+
+/// 200 answer of POST /login: tokens, or (with a second factor) the MFA step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenResponse),
+    MfaRequired(MfaRequired),
+}
+
+impl From<accounts::LoginOutcome> for LoginResponse {
+    fn from(outcome: accounts::LoginOutcome) -> Self {
+        match outcome {
+            accounts::LoginOutcome::LoggedIn(pair) => LoginResponse::Tokens(pair.into()),
+            accounts::LoginOutcome::MfaRequired(step) => LoginResponse::MfaRequired(MfaRequired {
+                mfa_required: true,
+                mfa_token: step.mfa_token,
+                methods: step.methods,
+                expires_in: step.expires_in,
+            }),
+        }
+    }
+}
+
 /// 202 answer of POST /register when email verification is required.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RegisterAccepted {

@@ -35,6 +35,9 @@ pub enum Policy {
     RegisterAccount,
     Login,
     LoginAccount,
+    /// Codes of the second factor (the MFA login step, enrolling, managing).
+    LoginMfa,
+    LoginMfaAccount,
     Refresh,
     VerifyResend,
     VerifyResendAccount,
@@ -50,11 +53,13 @@ pub enum Policy {
 }
 
 impl Policy {
-    pub const ALL: [Policy; 14] = [
+    pub const ALL: [Policy; 16] = [
         Policy::Register,
         Policy::RegisterAccount,
         Policy::Login,
         Policy::LoginAccount,
+        Policy::LoginMfa,
+        Policy::LoginMfaAccount,
         Policy::Refresh,
         Policy::VerifyResend,
         Policy::VerifyResendAccount,
@@ -74,6 +79,8 @@ impl Policy {
             Policy::RegisterAccount => "register-account",
             Policy::Login => "login",
             Policy::LoginAccount => "login-account",
+            Policy::LoginMfa => "login-mfa",
+            Policy::LoginMfaAccount => "login-mfa-account",
             Policy::Refresh => "refresh",
             Policy::VerifyResend => "verify-resend",
             Policy::VerifyResendAccount => "verify-resend-account",
@@ -94,6 +101,8 @@ impl Policy {
             Policy::RegisterAccount => config.rate_limit_register_account,
             Policy::Login => config.rate_limit_login,
             Policy::LoginAccount => config.rate_limit_login_account,
+            Policy::LoginMfa => config.rate_limit_login_mfa,
+            Policy::LoginMfaAccount => config.rate_limit_login_mfa_account,
             Policy::Refresh => config.rate_limit_refresh,
             Policy::VerifyResend => config.rate_limit_verify_resend,
             Policy::VerifyResendAccount => config.rate_limit_verify_resend_account,

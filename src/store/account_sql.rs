@@ -185,8 +185,9 @@ where
 
     pub async fn insert_session(c: &mut DB::Connection, s: &NewSession) -> StoreResult<()> {
         sqlx::query(
-            "insert into sessions (id, user_id, created_at, last_used_at, idle_expires_at, expires_at, ip, user_agent)
-             values ($1, $2, $3, $3, $4, $5, $6, $7)",
+            "insert into sessions (id, user_id, created_at, last_used_at, idle_expires_at, expires_at,
+                                   ip, user_agent, auth_method)
+             values ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
         )
         .bind(s.id)
         .bind(s.user_id)
@@ -195,6 +196,7 @@ where
         .bind(s.expires_at)
         .bind(s.ip.as_deref())
         .bind(s.user_agent.as_deref())
+        .bind(s.auth_method)
         .execute(c)
         .await?;
         Ok(())

@@ -279,3 +279,6 @@ impl Db {
         run!(self.signing_keys(retired_after))
     }
 }
+
+// The statements of the second factor, in a file of their own.
+mod mfa;

@@ -37,8 +37,8 @@ where
 
     pub async fn insert_event(c: &mut DB::Connection, e: &NewEvent) -> StoreResult<()> {
         sqlx::query(
-            "insert into audit_events (id, user_id, kind, session_id, ip, user_agent, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into audit_events (id, user_id, kind, session_id, ip, user_agent, created_at, method)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(Uuid::new_v4())
         .bind(e.user_id)
@@ -47,6 +47,7 @@ where
         .bind(e.ip.as_deref())
         .bind(e.user_agent.as_deref())
         .bind(e.created_at)
+        .bind(e.method)
         .execute(c)
         .await?;
         Ok(())
@@ -62,12 +63,12 @@ where
     ) -> StoreResult<Vec<EventRow>> {
         let query = match before {
             None => sqlx::query_as(
-                "select id, kind, session_id, ip, user_agent, created_at from audit_events
+                "select id, kind, method, session_id, ip, user_agent, created_at from audit_events
                  where user_id = $1
                  order by created_at desc, id desc limit $2",
             ),
             Some(_) => sqlx::query_as(
-                "select e.id, e.kind, e.session_id, e.ip, e.user_agent, e.created_at
+                "select e.id, e.kind, e.method, e.session_id, e.ip, e.user_agent, e.created_at
                  from audit_events e, audit_events c
                  where e.user_id = $1 and c.id = $3 and c.user_id = $1
                    and (e.created_at < c.created_at

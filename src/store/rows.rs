@@ -44,6 +44,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How the session was authenticated (`password`, `password+totp`, …).
+    pub auth_method: &'static str,
 }
 
 /// What single-use email tokens are for (the `email_tokens.purpose` column).
@@ -134,6 +136,8 @@ pub struct SessionRow {
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub kind: &'static str,
+    /// The method of a login (`password`, `password+totp`, …); `None` otherwise.
+    pub method: Option<&'static str>,
     pub user_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,
@@ -146,6 +150,7 @@ pub struct NewEvent {
 pub struct EventRow {
     pub id: Uuid,
     pub kind: String,
+    pub method: Option<String>,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -183,4 +188,21 @@ pub struct SigningKeyRow {
     pub private_key: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// A user's TOTP authenticator, confirmed or still being enrolled.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpRow {
+    pub sealed_secret: Vec<u8>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub last_used_step: Option<i64>,
+}
+
+/// A login waiting for its second factor.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MfaChallengeRow {
+    pub user_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub failed_attempts: i32,
+    pub used_at: Option<DateTime<Utc>>,
 }

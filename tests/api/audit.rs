@@ -92,8 +92,16 @@ async fn signing_up_records_registration_verification_and_login_newest_first() {
     assert_recorded(&events[1], "Verify/1", None);
     assert_recorded(&events[2], "Register/1", None);
 
-    let fields: BTreeSet<&str> =
-        ["id", "type", "created_at", "session_id", "ip", "user_agent"].into();
+    let fields: BTreeSet<&str> = [
+        "id",
+        "type",
+        "method",
+        "created_at",
+        "session_id",
+        "ip",
+        "user_agent",
+    ]
+    .into();
     for event in &events {
         assert_eq!(field_names(event), fields, "{event}");
         uuid::Uuid::parse_str(event["id"].as_str().expect("id")).expect("id is a uuid");

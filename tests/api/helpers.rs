@@ -3,10 +3,12 @@
 
 mod app;
 mod mail;
+mod mfa;
 mod problems;
 
 pub use app::*;
 pub use mail::*;
+pub use mfa::*;
 pub use problems::*;
 
 use std::collections::BTreeSet;

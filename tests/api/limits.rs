@@ -654,7 +654,7 @@ fn env_example_lists_every_limit_setting_with_its_default() {
         }
     }
     assert_eq!(
-        checked, 18,
-        "RATE_LIMIT, REDIS_URL, the prefix, 14 quotas, the proxy header"
+        checked, 20,
+        "RATE_LIMIT, REDIS_URL, the prefix, 16 quotas, the proxy header"
     );
 }

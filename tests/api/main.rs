@@ -21,6 +21,7 @@ mod limits;
 mod link_requests;
 mod login;
 mod logout;
+mod mfa;
 mod openapi;
 mod outbox;
 mod password;

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::super::auth_method::AuthMethod;
+
 /// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410): the DER bytes before
 /// the 32-byte seed. This is what `openssl genpkey -algorithm ed25519` writes.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
@@ -93,6 +95,13 @@ pub struct Claims {
     pub jti: Uuid,
     pub email: String,
     pub email_verified: bool,
+    /// RFC 8176 methods of the session's login (`["pwd"]`, `["pwd", "otp"]`).
+    /// Absent from tokens issued before there was a second factor.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// `aal1` or `aal2`.
+    #[serde(default)]
+    pub aal: String,
     /// Never issued by us; checked when a token carries it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
@@ -184,6 +193,7 @@ impl JwtKeys {
         session_id: Uuid,
         email: &str,
         email_verified: bool,
+        method: AuthMethod,
         now: DateTime<Utc>,
     ) -> anyhow::Result<IssuedToken> {
         let exp = now + self.ttl;
@@ -197,6 +207,8 @@ impl JwtKeys {
             jti: Uuid::new_v4(),
             email: email.to_owned(),
             email_verified,
+            amr: method.amr().iter().map(|m| (*m).to_owned()).collect(),
+            aal: method.aal().to_owned(),
             nbf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
@@ -264,7 +276,7 @@ mod tests {
         let theirs = keys(SigningKey::generate().expect("key"));
         let (user, sid) = (Uuid::new_v4(), Uuid::new_v4());
         let t = ours
-            .issue(user, sid, "a@b.c", true, Utc::now())
+            .issue(user, sid, "a@b.c", true, AuthMethod::Password, Utc::now())
             .expect("issue");
         let claims = ours.verify(&t.token, Utc::now()).expect("verifies");
         assert_eq!((claims.sub, claims.sid), (user, sid));
