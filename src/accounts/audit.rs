@@ -18,6 +18,8 @@ pub enum EventKind {
     PasswordResetCompleted,
     PasswordChanged,
     EmailVerified,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl EventKind {
@@ -33,6 +35,8 @@ impl EventKind {
             EventKind::PasswordResetCompleted => "password_reset_completed",
             EventKind::PasswordChanged => "password_changed",
             EventKind::EmailVerified => "email_verified",
+            EventKind::PasskeyAdded => "passkey_added",
+            EventKind::PasskeyRemoved => "passkey_removed",
         }
     }
 }

@@ -15,6 +15,7 @@ mod link_requests;
 mod login;
 mod mailings;
 mod outcomes;
+mod passkeys;
 mod password_rules;
 mod passwords;
 mod policy;
@@ -37,6 +38,7 @@ pub use crypto::{PublicKey, looks_like_token};
 pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
 pub use outcomes::*;
+pub use passkeys::{PasskeyChallenge, PasskeyInfo, PasskeyLogin};
 pub use passwords::PasswordReset;
 pub use registration::Registration;
 
@@ -62,6 +64,8 @@ pub struct Accounts {
     policy: SessionPolicy,
     limits: Limiter,
     clock: Clock,
+    /// The passkey relying party; `None`: passkeys are off (no domain to be one).
+    passkeys: Option<passkeys::Ceremonies>,
     /// Wakes this instance's link-request worker.
     link_requests_queued: tokio::sync::Notify,
 }
@@ -87,6 +91,7 @@ impl Accounts {
         )
         .await?;
         let composer = Composer::new(templates, &config.product_name)?;
+        let passkeys = passkeys::ceremonies(&config)?;
         let policy = SessionPolicy::new(
             config.refresh_token_ttl,
             config.session_max_lifetime,
@@ -103,6 +108,7 @@ impl Accounts {
             policy,
             limits,
             clock,
+            passkeys,
             link_requests_queued: tokio::sync::Notify::new(),
         })
     }

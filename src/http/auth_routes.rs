@@ -218,6 +218,6 @@ pub async fn logout(
 
 /// Every response that carries a token must not be cached (also set globally;
 /// explicit here so the rule holds even if the global layer changes).
-fn no_store(body: impl IntoResponse) -> Response {
+pub(super) fn no_store(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }

@@ -12,6 +12,7 @@ pub mod jwks_routes;
 pub mod me_routes;
 pub mod middleware;
 pub mod pages;
+pub mod passkey_routes;
 pub mod password_routes;
 pub mod problem;
 pub mod request_id;
@@ -56,6 +57,7 @@ pub struct AppState {
         (name = "email", description = "Email verification"),
         (name = "password", description = "Password recovery and change"),
         (name = "sessions", description = "The user's devices"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): registering, listing, removing, logging in"),
         (name = "account", description = "The logged-in user and their security events"),
         (name = "introspection", description = "For other services: is this token live?"),
         (name = "keys", description = "Public keys for verifying access tokens"),
@@ -92,6 +94,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(password_routes::forgot))
         .routes(routes!(password_routes::reset, password_routes::reset_page))
         .routes(routes!(password_routes::change))
+        .routes(routes!(passkey_routes::register_start))
+        .routes(routes!(passkey_routes::register_finish))
+        .routes(routes!(passkey_routes::list))
+        .routes(routes!(passkey_routes::remove))
+        .routes(routes!(passkey_routes::login_start))
+        .routes(routes!(passkey_routes::login_finish))
         .routes(routes!(session_routes::list))
         .routes(routes!(session_routes::revoke))
         .routes(routes!(me_routes::me))

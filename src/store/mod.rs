@@ -6,6 +6,7 @@
 mod account_sql;
 mod backend;
 mod db;
+mod passkey_sql;
 mod postgres;
 mod record_sql;
 mod rows;

@@ -2,10 +2,12 @@
 //! mail, and the exact problems errors must be. `use crate::helpers::*` brings it all.
 
 mod app;
+mod authenticator;
 mod mail;
 mod problems;
 
 pub use app::*;
+pub use authenticator::*;
 pub use mail::*;
 pub use problems::*;
 

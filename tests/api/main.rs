@@ -23,6 +23,7 @@ mod login;
 mod logout;
 mod openapi;
 mod outbox;
+mod passkeys;
 mod password;
 mod password_policy;
 mod refresh;
