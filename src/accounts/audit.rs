@@ -22,6 +22,8 @@ pub enum EventKind {
     MfaDisabled,
     MfaChallengeFailed,
     RecoveryCodeUsed,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl EventKind {
@@ -41,6 +43,8 @@ impl EventKind {
             EventKind::MfaDisabled => "mfa_disabled",
             EventKind::MfaChallengeFailed => "mfa_challenge_failed",
             EventKind::RecoveryCodeUsed => "recovery_code_used",
+            EventKind::PasskeyAdded => "passkey_added",
+            EventKind::PasskeyRemoved => "passkey_removed",
         }
     }
 }

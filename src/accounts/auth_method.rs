@@ -10,6 +10,10 @@ pub enum AuthMethod {
     /// A recovery code stands in for the authenticator: it is a one-time
     /// password too, so the claims are those of TOTP (`["pwd", "otp"]`, aal2).
     PasswordRecoveryCode,
+    /// A passkey as the second factor after the password.
+    PasswordPasskey,
+    /// A passkey alone: a hardware-bound key that verified its user.
+    Passkey,
 }
 
 impl AuthMethod {
@@ -19,6 +23,8 @@ impl AuthMethod {
             AuthMethod::Password => "password",
             AuthMethod::PasswordTotp => "password+totp",
             AuthMethod::PasswordRecoveryCode => "password+recovery_code",
+            AuthMethod::PasswordPasskey => "password+passkey",
+            AuthMethod::Passkey => "passkey",
         }
     }
 
@@ -28,6 +34,8 @@ impl AuthMethod {
         match name {
             "password+totp" => AuthMethod::PasswordTotp,
             "password+recovery_code" => AuthMethod::PasswordRecoveryCode,
+            "password+passkey" => AuthMethod::PasswordPasskey,
+            "passkey" => AuthMethod::Passkey,
             _ => AuthMethod::Password,
         }
     }
@@ -37,6 +45,10 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => &["pwd"],
             AuthMethod::PasswordTotp | AuthMethod::PasswordRecoveryCode => &["pwd", "otp"],
+            // `hwk`: proof of a hardware-bound key; `user`: the authenticator
+            // verified its user (passkeys are registered and used with UV).
+            AuthMethod::PasswordPasskey => &["pwd", "hwk", "user"],
+            AuthMethod::Passkey => &["hwk", "user"],
         }
     }
 
@@ -44,7 +56,10 @@ impl AuthMethod {
     pub fn aal(self) -> &'static str {
         match self {
             AuthMethod::Password => "aal1",
-            AuthMethod::PasswordTotp | AuthMethod::PasswordRecoveryCode => "aal2",
+            AuthMethod::PasswordTotp
+            | AuthMethod::PasswordRecoveryCode
+            | AuthMethod::PasswordPasskey
+            | AuthMethod::Passkey => "aal2",
         }
     }
 }

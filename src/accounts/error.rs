@@ -71,6 +71,19 @@ pub enum AccountError {
     /// say when to come back.
     #[error("rate limited ({})", .0.policy)]
     RateLimited(Refusal),
+    /// A passkey registration ceremony that failed: unknown, expired or used
+    /// challenge, or a credential that does not verify (or is registered already).
+    #[error("invalid passkey")]
+    InvalidPasskey,
+    /// A passkey login ceremony that failed, for whatever reason (told alike).
+    #[error("passkey login failed")]
+    PasskeyLoginFailed,
+    /// Not one of the caller's passkeys.
+    #[error("no such passkey")]
+    PasskeyNotFound,
+    /// Passkeys are off: no relying party could be derived (see WEBAUTHN_RP_ID).
+    #[error("passkeys unavailable")]
+    PasskeysUnavailable,
     /// Anything unexpected. The cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -80,6 +93,7 @@ impl From<StoreError> for AccountError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::EmailTaken => AccountError::EmailTaken,
+            StoreError::PasskeyTaken => AccountError::InvalidPasskey,
             StoreError::Database(e) => AccountError::Internal(e.into()),
         }
     }

@@ -18,6 +18,7 @@ mod mailings;
 mod mfa;
 mod mfa_login;
 mod outcomes;
+mod passkeys;
 mod password_rules;
 mod passwords;
 mod policy;
@@ -41,6 +42,7 @@ pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
 pub use mfa::MfaProof;
 pub use outcomes::*;
+pub use passkeys::{PasskeyChallenge, PasskeyInfo, PasskeyLogin};
 pub use passwords::PasswordReset;
 pub use registration::Registration;
 
@@ -66,6 +68,8 @@ pub struct Accounts {
     policy: SessionPolicy,
     limits: Limiter,
     clock: Clock,
+    /// The passkey relying party; `None`: passkeys are off (no domain to be one).
+    passkeys: Option<passkeys::Ceremonies>,
     /// Wakes this instance's link-request worker.
     link_requests_queued: tokio::sync::Notify,
 }
@@ -91,6 +95,7 @@ impl Accounts {
         )
         .await?;
         let composer = Composer::new(templates, &config.product_name)?;
+        let passkeys = passkeys::ceremonies(&config)?;
         let policy = SessionPolicy::new(
             config.refresh_token_ttl,
             config.session_max_lifetime,
@@ -107,6 +112,7 @@ impl Accounts {
             policy,
             limits,
             clock,
+            passkeys,
             link_requests_queued: tokio::sync::Notify::new(),
         })
     }

@@ -125,6 +125,7 @@ impl Config {
             anyhow::bail!("INTROSPECTION_KEYS: every key must be at least 16 characters");
         }
         self.configured_secrets_key()?;
+        self.relying_party()?;
         if self.access_token_ttl.is_zero() {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }

@@ -12,9 +12,11 @@ use url::Url;
 
 mod derived;
 mod parse;
+mod webauthn;
 
 pub use parse::parse_duration;
 use parse::*;
+pub use webauthn::RelyingParty;
 
 /// Smallest argon2id parameters we accept (OWASP / RFC 9106 second recommendation).
 pub const ARGON2_MIN_M_COST: u32 = 19_456;
@@ -52,6 +54,16 @@ pub struct Config {
     /// Default: http://localhost:PORT.
     #[arg(long, env = "PUBLIC_URL", value_name = "PUBLIC_URL", value_parser = parse_base_url)]
     pub public_url: Option<Url>,
+
+    /// Relying party id of passkeys: the host of WEBAUTHN_ORIGIN or a parent domain
+    /// of it. Default: the host of WEBAUTHN_ORIGIN.
+    #[arg(long, env = "WEBAUTHN_RP_ID", value_name = "WEBAUTHN_RP_ID")]
+    pub webauthn_rp_id: Option<String>,
+
+    /// The origin (scheme://host[:port]) of the pages that use passkeys.
+    /// Default: the origin of PUBLIC_URL.
+    #[arg(long, env = "WEBAUTHN_ORIGIN", value_name = "WEBAUTHN_ORIGIN", value_parser = parse_base_url)]
+    pub webauthn_origin: Option<Url>,
 
     /// `development` (default) or `production`. Production refuses to write mail to
     /// the log and never logs secrets.

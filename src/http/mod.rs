@@ -13,6 +13,7 @@ pub mod me_routes;
 pub mod mfa_routes;
 pub mod middleware;
 pub mod pages;
+pub mod passkey_routes;
 pub mod password_routes;
 pub mod problem;
 pub mod request_id;
@@ -58,6 +59,7 @@ pub struct AppState {
         (name = "password", description = "Password recovery and change"),
         (name = "mfa", description = "A second factor: TOTP and recovery codes"),
         (name = "sessions", description = "The user's devices"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): registering, listing, removing, logging in"),
         (name = "account", description = "The logged-in user and their security events"),
         (name = "introspection", description = "For other services: is this token live?"),
         (name = "keys", description = "Public keys for verifying access tokens"),
@@ -98,6 +100,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(password_routes::forgot))
         .routes(routes!(password_routes::reset, password_routes::reset_page))
         .routes(routes!(password_routes::change))
+        .routes(routes!(passkey_routes::register_start))
+        .routes(routes!(passkey_routes::register_finish))
+        .routes(routes!(passkey_routes::list))
+        .routes(routes!(passkey_routes::remove))
+        .routes(routes!(passkey_routes::login_start))
+        .routes(routes!(passkey_routes::login_finish))
         .routes(routes!(session_routes::list))
         .routes(routes!(session_routes::revoke))
         .routes(routes!(me_routes::me))

@@ -235,6 +235,26 @@ fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
             "not_found",
             "No such resource.".into(),
         ),
+        InvalidPasskey => (
+            StatusCode::BAD_REQUEST,
+            "invalid_passkey",
+            "The passkey could not be registered: the challenge is unknown, expired or used, or the credential does not verify.".into(),
+        ),
+        PasskeyLoginFailed => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "The passkey was not accepted.".into(),
+        ),
+        PasskeyNotFound => (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such resource.".into(),
+        ),
+        PasskeysUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "passkeys_unavailable",
+            "Passkeys are not available on this server.".into(),
+        ),
         Busy => (
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",

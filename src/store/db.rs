@@ -201,6 +201,62 @@ impl Db {
         run!(self.has_logged_in_from(user, ip, since))
     }
 
+    // --- passkeys (statements in passkey_sql.rs) ------------------------------------
+
+    pub async fn passkey_user_handle(&mut self, user: Uuid) -> StoreResult<Uuid> {
+        run!(self.passkey_user_handle(user))
+    }
+
+    pub async fn user_by_passkey_handle(&mut self, handle: Uuid) -> StoreResult<Option<UserRow>> {
+        run!(self.user_by_passkey_handle(handle))
+    }
+
+    /// A credential id registered already is [`StoreError::PasskeyTaken`].
+    pub async fn insert_passkey(&mut self, passkey: &NewPasskey<'_>) -> StoreResult<()> {
+        run!(self.insert_passkey(passkey))
+    }
+
+    pub async fn passkeys_of(&mut self, user: Uuid) -> StoreResult<Vec<PasskeyRow>> {
+        run!(self.passkeys_of(user))
+    }
+
+    pub async fn passkey_by_credential_id(
+        &mut self,
+        credential_id: &[u8],
+    ) -> StoreResult<Option<PasskeyRow>> {
+        run!(self.passkey_by_credential_id(credential_id))
+    }
+
+    pub async fn delete_passkey(&mut self, user: Uuid, id: Uuid) -> StoreResult<bool> {
+        run!(self.delete_passkey(user, id))
+    }
+
+    /// False when the signature counter did not move forward (see the statement).
+    pub async fn record_passkey_use(
+        &mut self,
+        id: Uuid,
+        credential: &str,
+        sign_count: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        run!(self.record_passkey_use(id, credential, sign_count, now))
+    }
+
+    pub async fn insert_challenge(&mut self, challenge: &NewChallenge<'_>) -> StoreResult<()> {
+        run!(self.insert_challenge(challenge))
+    }
+
+    /// Takes an unexpired ceremony's state: at most once.
+    pub async fn take_challenge(
+        &mut self,
+        id: Uuid,
+        purpose: &str,
+        user: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
+        run!(self.take_challenge(id, purpose, user, now))
+    }
+
     // --- audit trail, outbox, keys ----------------------------------------------
 
     pub async fn insert_event(&mut self, event: &NewEvent) -> StoreResult<()> {

@@ -7,6 +7,7 @@ mod account_sql;
 mod backend;
 mod db;
 mod mfa_sql;
+mod passkey_sql;
 mod postgres;
 mod record_sql;
 mod rows;

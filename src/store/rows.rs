@@ -8,6 +8,9 @@ use uuid::Uuid;
 pub enum StoreError {
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// The credential id of a new passkey is registered already (to anyone).
+    #[error("this passkey is registered already")]
+    PasskeyTaken,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -205,4 +208,38 @@ pub struct MfaChallengeRow {
     pub expires_at: DateTime<Utc>,
     pub failed_attempts: i32,
     pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A passkey of a user: webauthn-rs's credential (as JSON) and what is shown of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PasskeyRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    pub credential: String,
+    pub sign_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+pub struct NewPasskey<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub credential_id: &'a [u8],
+    pub name: &'a str,
+    pub credential: &'a str,
+    pub sign_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A WebAuthn ceremony in progress (`user_id`: the user registering; none for a
+/// login), its state as JSON.
+pub struct NewChallenge<'a> {
+    pub id: Uuid,
+    pub purpose: &'a str,
+    pub user_id: Option<Uuid>,
+    pub state: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }

@@ -2,11 +2,13 @@
 //! mail, and the exact problems errors must be. `use crate::helpers::*` brings it all.
 
 mod app;
+mod authenticator;
 mod mail;
 mod mfa;
 mod problems;
 
 pub use app::*;
+pub use authenticator::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;

@@ -136,3 +136,15 @@ pub const INTERNAL_ERROR: Problem =
 pub const fn malformed_json(detail: &'static str) -> Problem {
     Problem::new(400, "malformed_json", detail)
 }
+pub const INVALID_PASSKEY: Problem = Problem::new(
+    400,
+    "invalid_passkey",
+    "The passkey could not be registered: the challenge is unknown, expired or used, or the credential does not verify.",
+);
+pub const PASSKEY_NOT_ACCEPTED: Problem =
+    Problem::new(401, "invalid_credentials", "The passkey was not accepted.");
+pub const PASSKEYS_UNAVAILABLE: Problem = Problem::new(
+    503,
+    "passkeys_unavailable",
+    "Passkeys are not available on this server.",
+);
