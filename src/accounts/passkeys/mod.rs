@@ -6,7 +6,7 @@
 mod ceremony;
 mod login;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -124,7 +124,8 @@ impl Accounts {
                 tracing::debug!(?refused, "passkey registration refused");
                 AccountError::InvalidPasskey
             })?;
-        let now = self.clock.now();
+        // Microseconds, as PostgreSQL keeps them: the answer matches later lists.
+        let now = self.clock.now().trunc_subsecs(6);
         let name = name
             .map(|n| n.trim().to_owned())
             .filter(|n| !n.is_empty())
