@@ -21,6 +21,7 @@ const MFA_MAX_FAILURES: i32 = 5;
 
 impl Accounts {
     /// Opens the MFA step of a login whose password was right.
+    /// `methods` lists `passkey` too when the user has one (and passkeys are on).
     pub(super) async fn start_mfa_step(&self, user: &UserRow) -> AccountResult<MfaChallenge> {
         let token = OpaqueToken::generate()?;
         let now = self.clock.now();
@@ -28,9 +29,13 @@ impl Accounts {
         let mut db = self.store.connection().await?;
         db.insert_mfa_challenge(&token.hash.0, user.id, now, expires_at)
             .await?;
+        let mut methods = vec!["totp", "recovery_code"];
+        if self.passkeys_enabled() && !db.passkeys_of(user.id).await?.is_empty() {
+            methods.push("passkey");
+        }
         Ok(MfaChallenge {
             mfa_token: token.plaintext,
-            methods: vec!["totp", "recovery_code"],
+            methods,
             expires_in: MFA_TOKEN_TTL_SECS,
         })
     }
@@ -49,6 +54,18 @@ impl Accounts {
         let (digest, user) = self.live_challenge(mfa_token, now).await?;
         self.limit_account(crate::limits::Policy::LoginMfaAccount, &user.email)
             .await?;
+        // A passkey proves itself in transactions of its own (it takes its
+        // challenge and stores its counter), so before this step's begins.
+        let passkey_proved = match &factor {
+            SecondFactor::Passkey {
+                challenge_id,
+                credential,
+            } => {
+                self.passkey_of_user(&user, challenge_id, credential.clone(), client)
+                    .await?
+            }
+            _ => false,
+        };
         let mut work = self.begin().await?;
         // Spent first, under the write lock: of two concurrent answers, one wins.
         let max_failures = i64::from(MFA_MAX_FAILURES);
@@ -71,6 +88,7 @@ impl Accounts {
                 let spent = work.spend_recovery_code(user.id, &digest, now).await?;
                 spent.then_some(AuthMethod::PasswordRecoveryCode)
             }
+            SecondFactor::Passkey { .. } => passkey_proved.then_some(AuthMethod::PasswordPasskey),
         };
         let Some(method) = method else {
             drop(work);
@@ -83,6 +101,26 @@ impl Accounts {
         let pair = self.start_session(&mut work, &user, method, client).await?;
         work.commit().await?;
         Ok(pair)
+    }
+
+    /// Whether the answer to a passkey login challenge verifies with one of
+    /// `user`'s passkeys. A refused ceremony, or another user's passkey, is a
+    /// wrong second factor like a wrong code; other errors are errors.
+    async fn passkey_of_user(
+        &self,
+        user: &UserRow,
+        challenge_id: &str,
+        credential: serde_json::Value,
+        client: &ClientContext,
+    ) -> AccountResult<bool> {
+        match self
+            .verify_passkey_assertion(challenge_id, credential, client)
+            .await
+        {
+            Ok(login) => Ok(login.user.id == user.id),
+            Err(AccountError::PasskeyLoginFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The hash of a presented `mfa_token` that is unused, unexpired and not

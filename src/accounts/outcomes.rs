@@ -72,6 +72,12 @@ pub enum SecondFactor {
     /// A code from the authenticator.
     Totp(String),
     RecoveryCode(String),
+    /// One of the user's passkeys, answering a passkey login challenge
+    /// (`credential`: WebAuthn's `AuthenticationResponseJSON`).
+    Passkey {
+        challenge_id: String,
+        credential: serde_json::Value,
+    },
 }
 
 /// The TOTP secret of a started enrolment, for the authenticator app.

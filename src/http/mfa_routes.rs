@@ -13,7 +13,7 @@ use super::AppState;
 use super::auth_routes::no_store;
 use super::extract::{AuthUser, Client, ValidatedJson};
 use super::problem::{ApiError, ApiResult, FieldError, Problem};
-use super::schemas::TokenResponse;
+use super::schemas::{PasskeyLoginFinish, TokenResponse};
 use crate::accounts::{MfaProof, SecondFactor};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -35,7 +35,7 @@ pub struct DisableTotpRequest {
     pub code: Option<String>,
 }
 
-/// `mfa_token` and exactly one of `code` and `recovery_code`.
+/// `mfa_token` and exactly one of `code`, `recovery_code` and `passkey`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct LoginMfaRequest {
     #[serde(default)]
@@ -49,6 +49,9 @@ pub struct LoginMfaRequest {
     #[validate(length(min = 1, max = 64, message = "is required"))]
     #[schema(example = "k7fq2-mx9vr")]
     pub recovery_code: Option<String>,
+    /// One of the user's passkeys, answering a challenge of POST
+    /// /login/passkey/start (offered when `methods` lists `passkey`).
+    pub passkey: Option<PasskeyLoginFinish>,
 }
 
 /// A started enrolment: put the secret into an authenticator app.
@@ -68,11 +71,12 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-/// One of two fields is required; the 422 names the first.
-fn one_of(first: &str, second: &str) -> ApiError {
+/// Exactly one of these fields is required; the 422 names the first.
+fn one_of(fields: &[&str]) -> ApiError {
+    let (last, others) = fields.split_last().unwrap_or((&"", &[]));
     ApiError::Validation(vec![FieldError {
-        field: first.into(),
-        message: format!("send exactly one of {first} and {second}"),
+        field: fields.first().copied().unwrap_or_default().into(),
+        message: format!("send exactly one of {} and {last}", others.join(", ")),
     }])
 }
 
@@ -146,7 +150,7 @@ pub async fn disable_totp(
     let proof = match (req.password, req.code) {
         (Some(password), None) => MfaProof::Password(password),
         (None, Some(code)) => MfaProof::Code(code),
-        _ => return Err(one_of("password", "code")),
+        _ => return Err(one_of(&["password", "code"])),
     };
     state.accounts.disable_totp(&caller, proof, &client).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -180,14 +184,14 @@ pub async fn regenerate_recovery_codes(
 
 /// Finish a login with its second factor.
 ///
-/// Send the `mfa_token` of POST /login with a `code` from the authenticator or a
-/// `recovery_code`. The token lives 5 minutes, is spent by the success, and dies
+/// Send the `mfa_token` of POST /login with a `code` from the authenticator, a
+/// `recovery_code`, or a `passkey` answering a challenge of POST /login/passkey/start. The token lives 5 minutes, is spent by the success, and dies
 /// after 5 wrong codes.
 #[utoipa::path(post, path = "/login/mfa", tag = "auth", request_body = LoginMfaRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "invalid_code (wrong code, used or unknown recovery code) or invalid_mfa_token (used, expired, exhausted or unknown)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: not exactly one of code and recovery_code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: not exactly one of code, recovery_code and passkey", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited (RATE_LIMIT_LOGIN_MFA, RATE_LIMIT_LOGIN_MFA_ACCOUNT)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login_mfa(
@@ -195,10 +199,14 @@ pub async fn login_mfa(
     Client(client): Client,
     ValidatedJson(req): ValidatedJson<LoginMfaRequest>,
 ) -> ApiResult<Response> {
-    let factor = match (req.code, req.recovery_code) {
-        (Some(code), None) => SecondFactor::Totp(code),
-        (None, Some(code)) => SecondFactor::RecoveryCode(code),
-        _ => return Err(one_of("code", "recovery_code")),
+    let factor = match (req.code, req.recovery_code, req.passkey) {
+        (Some(code), None, None) => SecondFactor::Totp(code),
+        (None, Some(code), None) => SecondFactor::RecoveryCode(code),
+        (None, None, Some(answer)) => SecondFactor::Passkey {
+            challenge_id: answer.challenge_id,
+            credential: answer.credential,
+        },
+        _ => return Err(one_of(&["code", "recovery_code", "passkey"])),
     };
     let pair = state
         .accounts

@@ -15,7 +15,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{AuthUser, Client, OptionalJson, ValidatedJson};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::schemas::{TokenResponse, trimmed_opt};
+use super::schemas::{PasskeyLoginFinish, TokenResponse, trimmed_opt};
 use crate::accounts::{PasskeyChallenge, PasskeyInfo};
 
 /// The first half of a ceremony.
@@ -50,17 +50,6 @@ pub struct PasskeyRegisterFinish {
     #[schema(example = "Laptop", max_length = 100)]
     pub name: Option<String>,
     /// The created credential as `RegistrationResponseJSON` (WebAuthn Level 3,
-    /// `credential.toJSON()`).
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub credential: Value,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-pub struct PasskeyLoginFinish {
-    #[serde(default)]
-    pub challenge_id: String,
-    /// The assertion as `AuthenticationResponseJSON` (WebAuthn Level 3,
     /// `credential.toJSON()`).
     #[serde(default)]
     #[schema(value_type = Object)]

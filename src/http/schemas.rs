@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -185,4 +186,18 @@ impl TokenQuery {
             .as_deref()
             .filter(|t| accounts::looks_like_token(t))
     }
+}
+
+/// The browser's answer to a passkey login challenge (from POST
+/// /login/passkey/start): a passwordless login, or the second factor at
+/// POST /login/mfa.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct PasskeyLoginFinish {
+    #[serde(default)]
+    pub challenge_id: String,
+    /// The assertion as `AuthenticationResponseJSON` (WebAuthn Level 3,
+    /// `credential.toJSON()`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub credential: Value,
 }

@@ -24,6 +24,7 @@ mod logout;
 mod mfa;
 mod openapi;
 mod outbox;
+mod passkey_factors;
 mod passkeys;
 mod password;
 mod password_policy;

@@ -9,44 +9,6 @@ use crate::helpers::*;
 
 const ORIGIN: &str = "http://auth.test";
 
-impl TestApp {
-    async fn passkey_start(&self, session: &Tokens) -> (String, Value) {
-        let reply = self
-            .post_json_bearer("/passkeys/register/start", &session.access, &json!({}))
-            .await;
-        reply.assert_status(StatusCode::OK);
-        let id = reply.body["challenge_id"].as_str().expect("challenge_id");
-        (id.to_owned(), reply.body["options"].clone())
-    }
-
-    async fn passkey_finish(&self, session: &Tokens, challenge: &str, credential: &Value) -> Reply {
-        let body = json!({"challenge_id": challenge, "name": "Laptop", "credential": credential});
-        self.post_json_bearer("/passkeys/register/finish", &session.access, &body)
-            .await
-    }
-
-    /// Registers a passkey on `authenticator` for the session's user.
-    async fn add_passkey(&self, session: &Tokens, authenticator: &mut Authenticator) -> Value {
-        let (challenge, options) = self.passkey_start(session).await;
-        let credential = authenticator.create(&options);
-        let reply = self.passkey_finish(session, &challenge, &credential).await;
-        reply.assert_status(StatusCode::CREATED);
-        reply.body
-    }
-
-    async fn passkey_login_start(&self) -> (String, Value) {
-        let reply = self.post_json("/login/passkey/start", &json!({})).await;
-        reply.assert_status(StatusCode::OK);
-        let id = reply.body["challenge_id"].as_str().expect("challenge_id");
-        (id.to_owned(), reply.body["options"].clone())
-    }
-
-    async fn passkey_login_finish(&self, challenge: &str, credential: &Value) -> Reply {
-        let body = json!({"challenge_id": challenge, "credential": credential});
-        self.post_json("/login/passkey/finish", &body).await
-    }
-}
-
 #[tokio::test]
 async fn registration_asks_for_a_discoverable_es256_or_eddsa_credential_under_a_random_handle() {
     let app = spawn_app().await;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::EventKind;
-use super::error::AccountError;
+use super::error::{AccountError, InvalidField};
 use super::outcomes::{Caller, ClientContext};
 use super::{AccountResult, Accounts};
 use crate::config::Config;
@@ -71,6 +71,11 @@ pub(super) fn ceremonies(config: &Config) -> anyhow::Result<Option<Ceremonies>> 
 }
 
 impl Accounts {
+    /// Whether passkeys are on (a relying party could be made of the configuration).
+    pub(crate) fn passkeys_enabled(&self) -> bool {
+        self.passkeys.is_some()
+    }
+
     fn ceremonies(&self) -> AccountResult<&Ceremonies> {
         self.passkeys
             .as_ref()
@@ -113,6 +118,7 @@ impl Accounts {
         client: &ClientContext,
     ) -> AccountResult<PasskeyInfo> {
         let ceremonies = self.ceremonies()?;
+        InvalidField::reject_nul("name", name.as_deref().unwrap_or_default())?;
         let user = caller.user.id;
         let state = self
             .take_challenge(challenge_id, REGISTER, Some(user))

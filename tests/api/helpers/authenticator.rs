@@ -9,7 +9,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use crate::helpers::{Reply, TestApp, Tokens};
 use sha2::{Digest, Sha256};
 
 /// One credential the authenticator made.
@@ -174,4 +177,49 @@ fn cbor_map(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
         out.extend_from_slice(v);
     }
     out
+}
+
+// --- Passkey ceremonies over HTTP ---------------------------------------------------
+
+impl TestApp {
+    pub async fn passkey_start(&self, session: &Tokens) -> (String, Value) {
+        let reply = self
+            .post_json_bearer("/passkeys/register/start", &session.access, &json!({}))
+            .await;
+        reply.assert_status(StatusCode::OK);
+        let id = reply.body["challenge_id"].as_str().expect("challenge_id");
+        (id.to_owned(), reply.body["options"].clone())
+    }
+
+    pub async fn passkey_finish(
+        &self,
+        session: &Tokens,
+        challenge: &str,
+        credential: &Value,
+    ) -> Reply {
+        let body = json!({"challenge_id": challenge, "name": "Laptop", "credential": credential});
+        self.post_json_bearer("/passkeys/register/finish", &session.access, &body)
+            .await
+    }
+
+    /// Registers a passkey on `authenticator` for the session's user.
+    pub async fn add_passkey(&self, session: &Tokens, authenticator: &mut Authenticator) -> Value {
+        let (challenge, options) = self.passkey_start(session).await;
+        let credential = authenticator.create(&options);
+        let reply = self.passkey_finish(session, &challenge, &credential).await;
+        reply.assert_status(StatusCode::CREATED);
+        reply.body
+    }
+
+    pub async fn passkey_login_start(&self) -> (String, Value) {
+        let reply = self.post_json("/login/passkey/start", &json!({})).await;
+        reply.assert_status(StatusCode::OK);
+        let id = reply.body["challenge_id"].as_str().expect("challenge_id");
+        (id.to_owned(), reply.body["options"].clone())
+    }
+
+    pub async fn passkey_login_finish(&self, challenge: &str, credential: &Value) -> Reply {
+        let body = json!({"challenge_id": challenge, "credential": credential});
+        self.post_json("/login/passkey/finish", &body).await
+    }
 }

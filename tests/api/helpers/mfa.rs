@@ -31,9 +31,9 @@ pub const WRONG_PASSWORD_OR_CODE: super::Problem = super::Problem::new(
 );
 
 /// The user's authenticator app: the base32 secret the service handed out.
-pub struct Authenticator(pub String);
+pub struct TotpApp(pub String);
 
-impl Authenticator {
+impl TotpApp {
     /// The code for the time step `offset` steps from the service's now.
     pub fn code_at(&self, app: &TestApp, offset: i64) -> String {
         let secret = Secret::try_from_base32(&self.0).expect("base32 secret");
@@ -68,11 +68,11 @@ impl TestApp {
     }
 
     /// POST /mfa/totp, asserting 200: the authenticator of the secret.
-    pub async fn start_totp(&self, access: &str) -> (Authenticator, Value) {
+    pub async fn start_totp(&self, access: &str) -> (TotpApp, Value) {
         let reply = self.post_json_bearer("/mfa/totp", access, &json!({})).await;
         reply.assert_status(StatusCode::OK);
         let secret = reply.body["secret"].as_str().expect("secret").to_owned();
-        (Authenticator(secret), reply.body)
+        (TotpApp(secret), reply.body)
     }
 
     pub async fn confirm_totp(&self, access: &str, code: &str) -> Reply {
@@ -81,7 +81,7 @@ impl TestApp {
     }
 
     /// Enrols and confirms an authenticator: it and the recovery codes.
-    pub async fn enable_totp(&self, access: &str) -> (Authenticator, Vec<String>) {
+    pub async fn enable_totp(&self, access: &str) -> (TotpApp, Vec<String>) {
         let (authenticator, _) = self.start_totp(access).await;
         let reply = self
             .confirm_totp(access, &authenticator.next_code(self))
@@ -105,7 +105,7 @@ impl TestApp {
     }
 
     /// A full two-step login with a fresh code: its tokens.
-    pub async fn login_with_totp(&self, email: &str, authenticator: &Authenticator) -> Tokens {
+    pub async fn login_with_totp(&self, email: &str, authenticator: &TotpApp) -> Tokens {
         let token = self.mfa_token(email).await;
         let code = authenticator.next_code(self);
         Tokens::of(
