@@ -11,6 +11,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{Client, OptionalJson, ValidatedJson, bearer_token};
 use super::problem::{ApiResult, Problem};
+use super::responses::{HashingBusy, RateLimited};
 use super::schemas::{LoginResponse, RegisterAccepted, TokenResponse, trimmed, trimmed_opt};
 use crate::accounts::{self, Registered, Registration};
 
@@ -94,13 +95,8 @@ pub struct LogoutRequest {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
-        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        RateLimited,
+        HashingBusy,
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -139,13 +135,8 @@ pub async fn register(
         (status = 403, description = "email_not_verified", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
-        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        RateLimited,
+        HashingBusy,
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -169,12 +160,7 @@ pub async fn login(
         (status = 200, description = "New token pair", body = TokenResponse),
         (status = 401, description = "invalid_refresh_token: unknown, expired, revoked or reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
+        RateLimited,
     ))]
 pub async fn refresh(
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{Client, JsonOrForm, ValidatedJson};
 use super::problem::{ApiResult, Problem};
+use super::responses::RateLimited;
 use super::schemas::{EmailRequest, TokenQuery, User};
 use crate::accounts::AccountError;
 
@@ -83,12 +84,7 @@ pub async fn verify_page(
     responses(
         (status = 202, description = "If the account exists and is unverified, a new link was sent"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
+        RateLimited,
     ))]
 pub async fn resend(
     State(state): State<AppState>,

@@ -13,6 +13,7 @@ use super::AppState;
 use super::auth_routes::no_store;
 use super::extract::{AuthUser, Client, ValidatedJson};
 use super::problem::{ApiError, ApiResult, FieldError, Problem};
+use super::responses::RateLimited;
 use super::schemas::{PasskeyLoginFinish, TokenResponse};
 use crate::accounts::{MfaProof, SecondFactor};
 
@@ -112,7 +113,7 @@ pub async fn start_totp(
         (status = 400, description = "invalid_code: wrong, already used, or no enrolment started", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "mfa_already_enabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (RATE_LIMIT_LOGIN_MFA, RATE_LIMIT_LOGIN_MFA_ACCOUNT)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     ))]
 pub async fn confirm_totp(
     State(state): State<AppState>,
@@ -139,7 +140,7 @@ pub async fn confirm_totp(
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "invalid_credentials: wrong password or code", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: not exactly one of password and code", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     ))]
 pub async fn disable_totp(
     State(state): State<AppState>,
@@ -165,7 +166,7 @@ pub async fn disable_totp(
         (status = 200, description = "The new recovery codes", body = RecoveryCodes),
         (status = 400, description = "invalid_code: wrong or already used, or MFA is off", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     ))]
 pub async fn regenerate_recovery_codes(
     State(state): State<AppState>,
@@ -192,7 +193,7 @@ pub async fn regenerate_recovery_codes(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "invalid_code (wrong code, used or unknown recovery code) or invalid_mfa_token (used, expired, exhausted or unknown)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: not exactly one of code, recovery_code and passkey", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (RATE_LIMIT_LOGIN_MFA, RATE_LIMIT_LOGIN_MFA_ACCOUNT)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     ))]
 pub async fn login_mfa(
     State(state): State<AppState>,

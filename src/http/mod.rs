@@ -17,6 +17,7 @@ pub mod passkey_routes;
 pub mod password_routes;
 pub mod problem;
 pub mod request_id;
+pub mod responses;
 pub mod schemas;
 pub mod session_routes;
 

@@ -15,6 +15,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{AuthUser, Client, OptionalJson, ValidatedJson};
 use super::problem::{ApiError, ApiResult, Problem};
+use super::responses::RateLimited;
 use super::schemas::{PasskeyLoginFinish, TokenResponse, trimmed_opt};
 use crate::accounts::{PasskeyChallenge, PasskeyInfo};
 
@@ -167,7 +168,7 @@ pub async fn remove(
     request_body(content = Option<PasskeyLoginStart>, description = "`{}` or empty"),
     responses(
         (status = 200, description = "Options for navigator.credentials.get()", body = PasskeyChallengeResponse),
-        (status = 429, description = "rate_limited: too many logins from this client IP (RATE_LIMIT_LOGIN)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = 503, description = "passkeys_unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login_start(
@@ -186,7 +187,7 @@ pub async fn login_start(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "invalid_credentials: the passkey was not accepted", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "email_not_verified", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many logins from this client IP (RATE_LIMIT_LOGIN)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         (status = 503, description = "passkeys_unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login_finish(

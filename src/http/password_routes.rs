@@ -11,6 +11,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{AuthUser, Client, JsonOrForm, ValidatedJson};
 use super::problem::{ApiResult, Problem};
+use super::responses::{HashingBusy, RateLimited};
 use super::schemas::{EmailRequest, TokenQuery};
 use crate::accounts::{AccountError, PasswordReset};
 
@@ -47,12 +48,7 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 202, description = "If the account exists, a reset link was sent"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
+        RateLimited,
     ))]
 pub async fn forgot(
     State(state): State<AppState>,
@@ -76,13 +72,8 @@ pub async fn forgot(
         (status = 204, description = "Password changed; all sessions revoked"),
         (status = 400, description = "invalid_token: unknown, expired, used, or not a reset token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (password policy)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
-        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        RateLimited,
+        HashingBusy,
     ))]
 pub async fn reset(
     State(state): State<AppState>,
@@ -138,13 +129,8 @@ pub async fn reset_page(
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "invalid_credentials: wrong current password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (password policy)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited: too many requests from this client IP, or for this account", body = Problem, content_type = "application/problem+json",
-            headers(
-                ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
-                ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
-                ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
-            )),
-        (status = 503, description = "service_unavailable: too many password checks waiting; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        RateLimited,
+        HashingBusy,
     ))]
 pub async fn change(
     State(state): State<AppState>,

@@ -1,0 +1,22 @@
+//! Error answers that many endpoints share, described once for the OpenAPI
+//! document (`responses(..., RateLimited)` in a path) instead of on every path.
+
+use utoipa::IntoResponses;
+
+use super::problem::Problem;
+
+/// rate_limited: too many requests from this client IP, or for this account
+#[derive(IntoResponses)]
+#[response(status = 429, content_type = "application/problem+json",
+    headers(
+        ("Retry-After" = u64, description = "Seconds until a request is allowed again"),
+        ("RateLimit-Policy" = String, description = "The refusing policy, draft-ietf-httpapi-ratelimit-headers-10 syntax: `\"login\";q=10;w=60`"),
+        ("RateLimit" = String, description = "`\"login\";r=0;t=6`: none left, seconds until one is"),
+    ))]
+pub struct RateLimited(pub Problem);
+
+/// service_unavailable: too many password checks waiting; retry after `Retry-After` seconds
+#[derive(IntoResponses)]
+#[response(status = 503, content_type = "application/problem+json",
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))]
+pub struct HashingBusy(pub Problem);
