@@ -7,6 +7,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked && rm -rf src
 COPY migrations migrations
+COPY templates templates
 COPY src src
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
