@@ -337,4 +337,4 @@ impl Db {
 }
 
 // The statements of the second factor, in a file of their own.
-mod mfa;
+mod mfa_methods;
