@@ -186,8 +186,9 @@ pub async fn regenerate_recovery_codes(
 /// Finish a login with its second factor.
 ///
 /// Send the `mfa_token` of POST /login with a `code` from the authenticator, a
-/// `recovery_code`, or a `passkey` answering a challenge of POST /login/passkey/start. The token lives 5 minutes, is spent by the success, and dies
-/// after 5 wrong codes.
+/// `recovery_code`, or a `passkey` answering a challenge of POST
+/// /login/passkey/start. The token lives 5 minutes, is spent by the success, and
+/// dies after 5 wrong answers.
 #[utoipa::path(post, path = "/login/mfa", tag = "auth", request_body = LoginMfaRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
