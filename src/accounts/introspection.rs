@@ -65,11 +65,9 @@ impl Accounts {
         let live = db
             .active_session_user(claims.sid, claims.sub, self.clock.now())
             .await?;
-        if live.is_none() {
+        let Some(live) = live else {
             return Ok(None);
-        }
-        drop(db);
-        let mfa_enabled = self.mfa_enabled(claims.sub).await?;
+        };
         Ok(Some(ActiveToken {
             sub: claims.sub,
             sid: claims.sid,
@@ -81,7 +79,7 @@ impl Accounts {
             email: claims.email,
             amr: claims.amr,
             aal: claims.aal,
-            mfa_enabled,
+            mfa_enabled: live.mfa_enabled,
         }))
     }
 }

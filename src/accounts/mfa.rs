@@ -12,7 +12,7 @@ use super::crypto::one_time_codes::{
     totp_step,
 };
 use super::error::AccountError;
-use super::outcomes::{Caller, ClientContext, Me, TotpEnrolment};
+use super::outcomes::{Caller, ClientContext, TotpEnrolment};
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
 use crate::limits::Policy;
@@ -27,14 +27,6 @@ pub enum MfaProof {
 }
 
 impl Accounts {
-    /// The caller, with whether a confirmed authenticator guards the account.
-    pub async fn me(&self, caller: &Caller) -> AccountResult<Me> {
-        Ok(Me {
-            user: caller.user.clone(),
-            mfa_enabled: self.mfa_enabled(caller.user.id).await?,
-        })
-    }
-
     /// Whether the user has a confirmed authenticator (`mfa_enabled`).
     pub(super) async fn mfa_enabled(&self, user: Uuid) -> AccountResult<bool> {
         let mut db = self.store.connection().await?;

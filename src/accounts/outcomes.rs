@@ -88,13 +88,6 @@ pub struct TotpEnrolment {
     pub otpauth_uri: String,
 }
 
-/// The caller, with whether a second factor guards the account.
-#[derive(Debug)]
-pub struct Me {
-    pub user: User,
-    pub mfa_enabled: bool,
-}
-
 /// How a registration ended.
 #[derive(Debug)]
 pub enum Registered {
@@ -109,6 +102,8 @@ pub enum Registered {
 pub struct Caller {
     pub user: User,
     pub session_id: Uuid,
+    /// Whether the user has a confirmed authenticator (read with the session).
+    pub mfa_enabled: bool,
 }
 
 /// One active session of a user.

@@ -23,7 +23,7 @@ impl Accounts {
                 AccountError::InvalidAccessToken
             })?;
         let mut db = self.store.connection().await?;
-        let user = db
+        let found = db
             .active_session_user(claims.sid, claims.sub, self.clock.now())
             .await?
             .ok_or_else(|| {
@@ -31,8 +31,9 @@ impl Accounts {
                 AccountError::InvalidAccessToken
             })?;
         Ok(Caller {
-            user: User::from(&user),
+            user: User::from(&found.user),
             session_id: claims.sid,
+            mfa_enabled: found.mfa_enabled,
         })
     }
 

@@ -29,6 +29,7 @@ where
     for<'r> Uuid: Decode<'r, DB>,
     for<'r> (Uuid,): FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
+    for<'r> SessionUserRow: FromRow<'r, DB::Row>,
     for<'r> SessionRow: FromRow<'r, DB::Row>,
     for<'r> LockedRefreshToken: FromRow<'r, DB::Row>,
 {
@@ -295,9 +296,12 @@ where
         session_id: Uuid,
         user_id: Uuid,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserRow>> {
+    ) -> StoreResult<Option<SessionUserRow>> {
         let sql = "select u.id, u.email, u.password_hash, u.name, u.email_verified_at,
-                          u.created_at, u.updated_at
+                          u.created_at, u.updated_at,
+                          exists(select 1 from totp_credentials t
+                                 where t.user_id = u.id and t.confirmed_at is not null)
+                              as mfa_enabled
                    from sessions s join users u on u.id = s.user_id
                    where s.id = $1 and s.user_id = $2 and s.revoked_at is null
                      and s.expires_at > $3 and s.idle_expires_at > $3";

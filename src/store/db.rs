@@ -172,13 +172,15 @@ impl Db {
         run!(self.revoke_sessions(user, scope, reason, now))
     }
 
-    /// The user of a session that is neither revoked nor expired.
+    /// The user of a session that is neither revoked nor expired, and whether
+    /// they have a confirmed second factor: one query for every authenticated
+    /// request.
     pub async fn active_session_user(
         &mut self,
         session: Uuid,
         user: Uuid,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserRow>> {
+    ) -> StoreResult<Option<SessionUserRow>> {
         run!(self.active_session_user(session, user, now))
     }
 

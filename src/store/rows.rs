@@ -31,6 +31,14 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The user of an active session, and whether they have a confirmed second factor.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionUserRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub mfa_enabled: bool,
+}
+
 pub struct NewUser {
     pub id: Uuid,
     pub email: String,

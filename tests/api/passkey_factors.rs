@@ -33,9 +33,7 @@ async fn a_passkey_login_says_hwk_and_user_at_aal2_through_refresh() {
     let mut authenticator = Authenticator::new(ORIGIN);
     user_with_passkey(&app, &mut authenticator).await;
 
-    let (challenge, options) = app.passkey_login_start().await;
-    let assertion = authenticator.get(&options);
-    let session = Tokens::of(&app.passkey_login_finish(&challenge, &assertion).await);
+    let session = Tokens::of(&app.passkey_login(&mut authenticator).await);
     let claims = jwt_claims(&session.access);
     assert_eq!(claims["amr"], json!(["hwk", "user"]));
     assert_eq!(claims["aal"], "aal2");

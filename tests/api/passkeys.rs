@@ -169,15 +169,11 @@ async fn a_signature_counter_that_goes_back_is_refused() {
     let mut authenticator = Authenticator::new(ORIGIN);
     app.add_passkey(&session, &mut authenticator).await;
     authenticator.credentials[0].counter = 10;
-    let (challenge, options) = app.passkey_login_start().await;
-    let assertion = authenticator.get(&options);
-    Tokens::of(&app.passkey_login_finish(&challenge, &assertion).await);
+    Tokens::of(&app.passkey_login(&mut authenticator).await);
 
     // A cloned authenticator behind the original: its counter is lower.
     authenticator.credentials[0].counter = 4;
-    let (challenge, options) = app.passkey_login_start().await;
-    let assertion = authenticator.get(&options);
-    app.passkey_login_finish(&challenge, &assertion)
+    app.passkey_login(&mut authenticator)
         .await
         .assert_problem(PASSKEY_NOT_ACCEPTED);
 }
@@ -194,9 +190,7 @@ async fn a_removed_passkey_no_longer_logs_in() {
         .send()
         .await
         .assert_no_content();
-    let (challenge, options) = app.passkey_login_start().await;
-    let assertion = authenticator.get(&options);
-    app.passkey_login_finish(&challenge, &assertion)
+    app.passkey_login(&mut authenticator)
         .await
         .assert_problem(PASSKEY_NOT_ACCEPTED);
 }

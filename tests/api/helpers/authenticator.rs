@@ -218,6 +218,13 @@ impl TestApp {
         (id.to_owned(), reply.body["options"].clone())
     }
 
+    /// A whole passkey login: a challenge, `authenticator`'s answer, the reply.
+    pub async fn passkey_login(&self, authenticator: &mut Authenticator) -> Reply {
+        let (challenge, options) = self.passkey_login_start().await;
+        let assertion = authenticator.get(&options);
+        self.passkey_login_finish(&challenge, &assertion).await
+    }
+
     pub async fn passkey_login_finish(&self, challenge: &str, credential: &Value) -> Reply {
         let body = json!({"challenge_id": challenge, "credential": credential});
         self.post_json("/login/passkey/finish", &body).await
