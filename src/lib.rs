@@ -15,6 +15,7 @@ pub mod config;
 pub mod http;
 pub mod limits;
 pub mod mail;
+pub mod revocations;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
@@ -35,6 +36,7 @@ use http::AppState;
 use http::pages::Pages;
 use limits::Limiter;
 use mail::{Mailer, OutboxSignal, OutboxWorker};
+use revocations::Revocations;
 use secrets::SecretsKey;
 use store::Store;
 use templates::Templates;
@@ -46,6 +48,8 @@ pub struct Application {
     worker: OutboxWorker,
     /// Where SECRETS_KEY came from, for the start-up log.
     secrets_from: String,
+    /// Stops the background tasks (workers, the revocation relay).
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl Application {
@@ -58,15 +62,19 @@ impl Application {
         let templates = Arc::new(Templates::load()?);
         let signal = OutboxSignal::default();
         let limiter = Limiter::build(&config, clock.clone()).await?;
-        let accounts = Accounts::build(
-            config.clone(),
-            store.clone(),
-            templates.clone(),
-            signal.clone(),
-            secrets.clone(),
-            limiter,
-            clock.clone(),
-        )
+        let stop = tokio_util::sync::CancellationToken::new();
+        let revocations =
+            Revocations::start(&store, config.redis_url.as_ref(), stop.clone()).await?;
+        let accounts = Accounts::build(accounts::Parts {
+            config: config.clone(),
+            store: store.clone(),
+            templates: templates.clone(),
+            outbox: signal.clone(),
+            secrets: secrets.clone(),
+            limits: limiter,
+            revocations: Arc::new(revocations),
+            clock: clock.clone(),
+        })
         .await?;
         let worker = OutboxWorker {
             store,
@@ -92,6 +100,7 @@ impl Application {
             state,
             worker,
             secrets_from,
+            stop,
         })
     }
 
@@ -119,7 +128,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.worker.store.clone();
-        let stop = tokio_util::sync::CancellationToken::new();
+        let stop = self.stop;
         let poll = self.state.config.mail_poll_interval;
         let requests = self
             .state

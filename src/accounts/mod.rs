@@ -50,6 +50,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::Limiter;
 use crate::mail::{Composer, OutboxSignal};
+use crate::revocations::{RevocationFeed, Revocations};
 use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -72,19 +73,35 @@ pub struct Accounts {
     passkeys: Option<passkeys::Ceremonies>,
     /// Wakes this instance's link-request worker.
     link_requests_queued: tokio::sync::Notify,
+    /// Announces revoked sessions to every instance.
+    revocations: Arc<Revocations>,
+}
+
+/// What the core is built from: the pieces the wiring in `lib.rs` makes.
+pub struct Parts {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub templates: Arc<Templates>,
+    pub outbox: OutboxSignal,
+    pub secrets: Arc<SecretsKey>,
+    pub limits: Limiter,
+    pub revocations: Arc<Revocations>,
+    pub clock: Clock,
 }
 
 impl Accounts {
     /// Loads (or makes) the signing keys and starts the password hasher.
-    pub async fn build(
-        config: Arc<Config>,
-        store: Store,
-        templates: Arc<Templates>,
-        outbox: OutboxSignal,
-        secrets: Arc<SecretsKey>,
-        limits: Limiter,
-        clock: Clock,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(parts: Parts) -> anyhow::Result<Self> {
+        let Parts {
+            config,
+            store,
+            templates,
+            outbox,
+            secrets,
+            limits,
+            revocations,
+            clock,
+        } = parts;
         let keys = signing_keys::load(&config, &store, clock.now()).await?;
         let hasher = PasswordHasherPool::new(
             config.argon2_memory_kib,
@@ -114,6 +131,7 @@ impl Accounts {
             clock,
             passkeys,
             link_requests_queued: tokio::sync::Notify::new(),
+            revocations,
         })
     }
 
@@ -133,6 +151,11 @@ impl Accounts {
             database,
             rate_limiter,
         }
+    }
+
+    /// Every session revoked on any instance from now on (see `revocations`).
+    pub fn watch_revocations(&self) -> RevocationFeed {
+        self.revocations.subscribe()
     }
 
     /// Where rate limits count, for the start-up log.

@@ -2,6 +2,7 @@
 //! written inside it, so they exist exactly when the change does.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -10,12 +11,16 @@ use super::audit::EventKind;
 use super::outcomes::ClientContext;
 use super::{AccountResult, Accounts};
 use crate::mail::OutboxSignal;
-use crate::store::{Db, NewEvent, OutboxMessage};
+use crate::revocations::{Revocation, Revocations};
+use crate::store::{Db, NewEvent, OutboxMessage, RevokeScope};
 
 pub(super) struct Work {
     db: Db,
     outbox: OutboxSignal,
     mail_queued: bool,
+    revocations: Arc<Revocations>,
+    /// Sessions this transaction revoked, announced to every instance with it.
+    revoked: Vec<Revocation>,
 }
 
 impl Accounts {
@@ -25,6 +30,8 @@ impl Accounts {
             db: self.store.begin().await?,
             outbox: self.outbox.clone(),
             mail_queued: false,
+            revocations: self.revocations.clone(),
+            revoked: Vec::new(),
         })
     }
 }
@@ -74,11 +81,40 @@ impl Work {
         Ok(())
     }
 
-    /// Commits, then wakes the mail worker if mail was queued.
-    pub async fn commit(self) -> AccountResult<()> {
+    /// Revokes the user's sessions in `scope` that were still unrevoked and
+    /// returns their ids. Every revocation goes through here, so that each is
+    /// announced to every instance when the transaction commits.
+    pub async fn revoke_sessions(
+        &mut self,
+        user: Uuid,
+        scope: RevokeScope,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> AccountResult<Vec<Uuid>> {
+        let ids = self.db.revoke_sessions(user, scope, reason, now).await?;
+        self.revoked
+            .extend(ids.iter().map(|&session_id| Revocation {
+                session_id,
+                user_id: user,
+                revoked_at: now,
+            }));
+        Ok(ids)
+    }
+
+    /// Commits, then wakes the mail worker if mail was queued and announces
+    /// the revoked sessions.
+    pub async fn commit(mut self) -> AccountResult<()> {
+        if !self.revoked.is_empty() {
+            self.revocations
+                .announce_in(&mut self.db, &self.revoked)
+                .await?;
+        }
         self.db.commit().await?;
         if self.mail_queued {
             self.outbox.wake();
+        }
+        if !self.revoked.is_empty() {
+            self.revocations.announce_committed(&self.revoked).await;
         }
         Ok(())
     }

@@ -50,6 +50,14 @@ impl Db {
         Ok(())
     }
 
+    /// The PostgreSQL connection, for statements only PostgreSQL has.
+    pub(super) fn postgres_connection(&mut self) -> Option<&mut sqlx::PgConnection> {
+        match &mut self.link {
+            Links::Postgres(link) => Some(link.connection()),
+            Links::Sqlite(_) => None,
+        }
+    }
+
     pub async fn ping(&mut self) -> StoreResult<()> {
         run!(self.ping())
     }

@@ -7,6 +7,7 @@ mod account_sql;
 mod backend;
 mod db;
 mod mfa_sql;
+mod notifications;
 mod passkey_sql;
 mod postgres;
 mod record_sql;
@@ -19,6 +20,7 @@ use crate::config::DatabaseUrl;
 use backend::{Backend, Link};
 
 pub use db::Db;
+pub use notifications::Notifications;
 pub use rows::*;
 
 /// The database pool: PostgreSQL for production, an embedded SQLite file for zero set-up.

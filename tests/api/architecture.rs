@@ -19,6 +19,7 @@ const RULES: &[Rule] = &[
             "crate::mail",
             "crate::http",
             "crate::limits",
+            "crate::revocations",
             "crate::templates",
         ],
         why: "the store keeps rows and SQL, never rules, limits, mail or HTTP",
@@ -42,6 +43,7 @@ const RULES: &[Rule] = &[
             "crate::store",
             "crate::mail",
             "crate::limits",
+            "crate::revocations",
             "sqlx",
             "lettre",
         ],
@@ -68,6 +70,20 @@ const RULES: &[Rule] = &[
         ],
         why: "the limiter is told a policy and a subject and answers; it knows no flow, door, table or mail",
     },
+    Rule {
+        layer: "revocations",
+        forbidden: &[
+            "crate::accounts",
+            "crate::http",
+            "crate::mail",
+            "crate::limits",
+            "axum",
+            "tower",
+            "tower_http",
+            "utoipa",
+        ],
+        why: "the broadcast carries what the core revoked; it knows no flow or door",
+    },
 ];
 
 /// Leaves every layer may use; they use no layer themselves.
@@ -77,6 +93,7 @@ const LAYERS: &[&str] = &[
     "crate::http",
     "crate::limits",
     "crate::mail",
+    "crate::revocations",
     "crate::store",
 ];
 
