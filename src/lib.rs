@@ -12,9 +12,11 @@
 pub mod accounts;
 pub mod clock;
 pub mod config;
+pub mod grpc;
 pub mod http;
 pub mod limits;
 pub mod mail;
+pub mod request_headers;
 pub mod revocations;
 pub mod secrets;
 pub mod store;
@@ -44,6 +46,8 @@ use templates::Templates;
 /// A bound listener and everything to serve on it. Binding first lets tests use port 0.
 pub struct Application {
     listener: tokio::net::TcpListener,
+    /// The gRPC API's listener; `None` with GRPC_PORT=off.
+    grpc_listener: Option<tokio::net::TcpListener>,
     state: AppState,
     worker: OutboxWorker,
     /// Where SECRETS_KEY came from, for the start-up log.
@@ -90,6 +94,14 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (PORT / BIND_ADDR)"))?;
+        let grpc_listener = match config.grpc_listen_addr() {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (GRPC_PORT / BIND_ADDR)"))?,
+            ),
+            None => None,
+        };
         let state = AppState {
             accounts: Arc::new(accounts),
             config,
@@ -97,6 +109,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            grpc_listener,
             state,
             worker,
             secrets_from,
@@ -108,21 +121,28 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Where the gRPC API listens; `None` with GRPC_PORT=off.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_listener.as_ref()?.local_addr().ok()
+    }
+
     /// One line for the start-up log: where the data is, where mail goes, which
     /// key signs, where SECRETS_KEY comes from, where rate limits count.
     pub fn describe(&self) -> String {
         format!(
-            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}",
+            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}; gRPC: {}",
             self.worker.store.describe(),
             self.worker.mailer.describe(),
             self.state.accounts.signing_kid(),
             self.secrets_from,
-            self.state.accounts.limits_described()
+            self.state.accounts.limits_described(),
+            self.grpc_addr()
+                .map_or_else(|| "off".to_owned(), |addr| addr.to_string())
         )
     }
 
-    /// Serves (and runs the mail worker) until `shutdown` resolves, then finishes
-    /// in-flight requests and the message being sent.
+    /// Serves HTTP and gRPC (and runs the mail worker) until `shutdown` resolves,
+    /// then finishes in-flight requests and the message being sent.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -137,13 +157,43 @@ impl Application {
             .run_link_requests(poll, stop.clone());
         let requests = tokio::spawn(requests);
         let worker = tokio::spawn(self.worker.run(stop.clone()));
+        // Both doors stop on the same signal (and either one failing stops the other).
+        let closing = tokio_util::sync::CancellationToken::new();
+        let signal = tokio::spawn({
+            let closing = closing.clone();
+            async move {
+                shutdown.await;
+                closing.cancel();
+            }
+        });
+        let grpc = self.grpc_listener.map(|listener| {
+            let accounts = self.state.accounts.clone();
+            grpc::serve(
+                listener,
+                accounts,
+                self.state.config.clone(),
+                closing.clone(),
+            )
+        });
         let router = app(self.state);
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let http = async {
+            let served = axum::serve(
+                self.listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(closing.clone().cancelled_owned())
+            .await;
+            closing.cancel();
+            served
+        };
+        let grpc = async {
+            let Some(grpc) = grpc else { return Ok(()) };
+            let served = grpc.await;
+            closing.cancel();
+            served.map_err(|e| std::io::Error::other(format!("gRPC server: {e:#}")))
+        };
+        let (result, grpc_result) = tokio::join!(http, grpc);
+        signal.abort();
         stop.cancel();
         if requests.await.is_err() {
             tracing::error!("link-request worker panicked");
@@ -152,7 +202,7 @@ impl Application {
             tracing::error!("mail worker panicked");
         }
         store.close().await;
-        result
+        result.and(grpc_result)
     }
 }
 

@@ -84,9 +84,45 @@ pub enum AccountError {
     /// Passkeys are off: no relying party could be derived (see WEBAUTHN_RP_ID).
     #[error("passkeys unavailable")]
     PasskeysUnavailable,
+    /// The database cannot be reached (refused, unreachable, or no connection
+    /// to be had in time): try again later.
+    #[error("database unavailable")]
+    Unavailable,
     /// Anything unexpected. The cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl AccountError {
+    /// The stable v1 machine code of this refusal: the `code` of the HTTP
+    /// problem+json answer and the `error-code` of the gRPC status, from this one
+    /// place so that the doors cannot drift apart.
+    pub fn code(&self) -> &'static str {
+        use AccountError::*;
+        match self {
+            InvalidCredentials | WrongCurrentPassword | WrongPasswordOrCode => {
+                "invalid_credentials"
+            }
+            PasskeyLoginFailed => "invalid_credentials",
+            EmailNotVerified => "email_not_verified",
+            EmailTaken => "email_taken",
+            InvalidRefreshToken => "invalid_refresh_token",
+            InvalidAccessToken | MissingAccessToken | InvalidEmailToken => "invalid_token",
+            MissingCredentials => "unauthorized",
+            InvalidCode | SecondFactorRejected => "invalid_code",
+            InvalidMfaToken => "invalid_mfa_token",
+            MfaAlreadyEnabled => "mfa_already_enabled",
+            InvalidServiceKey => "invalid_client",
+            InvalidInput(_) => "validation_failed",
+            SessionNotFound | PasskeyNotFound => "not_found",
+            InvalidPasskey => "invalid_passkey",
+            PasskeysUnavailable => "passkeys_unavailable",
+            Busy => "service_unavailable",
+            RateLimited(_) => "rate_limited",
+            Unavailable => "unavailable",
+            Internal(_) => "internal_error",
+        }
+    }
 }
 
 impl From<StoreError> for AccountError {
@@ -94,6 +130,7 @@ impl From<StoreError> for AccountError {
         match e {
             StoreError::EmailTaken => AccountError::EmailTaken,
             StoreError::PasskeyTaken => AccountError::InvalidPasskey,
+            e @ StoreError::Database(_) if e.is_unreachable() => AccountError::Unavailable,
             StoreError::Database(e) => AccountError::Internal(e.into()),
         }
     }

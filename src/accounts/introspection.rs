@@ -6,6 +6,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::error::AccountError;
+use super::outcomes::User;
 use super::{AccountResult, Accounts};
 
 /// Proof that the caller presented a configured service key; only
@@ -23,6 +24,7 @@ pub struct ActiveToken {
     pub aud: String,
     pub jti: Uuid,
     pub email: String,
+    pub email_verified: bool,
     /// How the token's session was authenticated (RFC 8176), and its level.
     pub amr: Vec<String>,
     pub aal: String,
@@ -77,9 +79,21 @@ impl Accounts {
             aud: claims.aud,
             jti: claims.jti,
             email: claims.email,
+            email_verified: claims.email_verified,
             amr: claims.amr,
             aal: claims.aal,
             mfa_enabled: live.mfa_enabled,
         }))
+    }
+
+    /// A user by id, for a service that holds an id from a token or a
+    /// revocation; `None` when there is none.
+    pub async fn user_for_service(
+        &self,
+        _caller: &ServiceCaller,
+        id: Uuid,
+    ) -> AccountResult<Option<User>> {
+        let mut db = self.store.connection().await?;
+        Ok(db.user_by_id(id).await?.as_ref().map(User::from))
     }
 }

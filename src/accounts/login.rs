@@ -7,6 +7,7 @@ use super::audit::EventKind;
 use super::auth_method::AuthMethod;
 use super::crypto::{OpaqueToken, Verified};
 use super::error::{AccountError, InvalidField};
+use super::input;
 use super::outcomes::{ClientContext, LoginOutcome, TokenPair, User};
 use super::password_rules;
 use super::unit_of_work::Work;
@@ -35,6 +36,7 @@ impl Accounts {
         password: String,
         client: &ClientContext,
     ) -> AccountResult<LoginOutcome> {
+        input::login(email, &password)?;
         self.limit_client(Policy::Login, client).await?;
         InvalidField::reject_nul("email", email)?;
         let user = self.store.connection().await?.user_by_email(email).await?;

@@ -11,6 +11,7 @@ mod audit;
 mod auth_method;
 mod crypto;
 mod error;
+mod input;
 mod introspection;
 mod link_requests;
 mod login;
@@ -37,6 +38,8 @@ use std::time::Duration;
 pub use crate::limits::Backend as RateLimiterBackend;
 /// A refusal of the rate limiter: which policy, its quota, when to come back.
 pub use crate::limits::Refusal as RateLimited;
+/// What `watch_revocations` yields: a revoked session, or word that some were missed.
+pub use crate::revocations::{Missed as RevocationsMissed, Revocation, RevocationFeed};
 pub use crypto::{PublicKey, looks_like_token};
 pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
@@ -50,7 +53,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::Limiter;
 use crate::mail::{Composer, OutboxSignal};
-use crate::revocations::{RevocationFeed, Revocations};
+use crate::revocations::Revocations;
 use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;

@@ -14,6 +14,7 @@ use super::audit::EventKind;
 use super::auth_method::AuthMethod;
 use super::crypto::{OpaqueToken, TokenHash, looks_like_token};
 use super::error::AccountError;
+use super::input;
 use super::outcomes::{ClientContext, TokenPair};
 use super::policy::{RefreshDecision, RefreshState};
 use super::unit_of_work::Work;
@@ -40,6 +41,7 @@ impl Accounts {
         refresh_token: &str,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        input::required("refresh_token", refresh_token)?;
         self.limit_client(Policy::Refresh, client).await?;
         let now = self.clock.now();
         let Accepted {

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::audit::EventKind;
 use super::auth_method::AuthMethod;
 use super::error::InvalidField;
+use super::input;
 use super::outcomes::{ClientContext, Registered, TokenPair};
 use super::password_rules;
 use super::{AccountResult, Accounts};
@@ -26,6 +27,7 @@ impl Accounts {
         form: Registration,
         client: &ClientContext,
     ) -> AccountResult<Registered> {
+        input::registration(&form)?;
         self.limit_client(Policy::Register, client).await?;
         self.limit_account(Policy::RegisterAccount, &form.email)
             .await?;

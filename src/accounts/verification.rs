@@ -3,6 +3,7 @@
 use super::audit::EventKind;
 use super::crypto::{TokenHash, looks_like_token};
 use super::error::AccountError;
+use super::input;
 use super::outcomes::{ClientContext, User};
 use super::{AccountResult, Accounts};
 use crate::limits::Policy;
@@ -12,6 +13,7 @@ impl Accounts {
     /// Spends a verification token and marks the address verified. An unknown,
     /// expired, used or reset token is `InvalidEmailToken`.
     pub async fn verify_email(&self, token: &str, client: &ClientContext) -> AccountResult<User> {
+        input::required("token", token)?;
         if !looks_like_token(token) {
             return Err(AccountError::InvalidEmailToken);
         }

@@ -16,6 +16,13 @@ impl Config {
         }
     }
 
+    /// Where the gRPC API listens: BIND_ADDR's address with GRPC_PORT; `None`
+    /// when GRPC_PORT is `off`.
+    pub fn grpc_listen_addr(&self) -> Option<SocketAddr> {
+        let port = self.grpc_port.0?;
+        Some(SocketAddr::new(self.listen_addr().ip(), port))
+    }
+
     /// The database to use: DATABASE_URL, or `auth.db` under DATA_DIR (default `.`).
     pub fn database(&self) -> DatabaseUrl {
         self.database_url.clone().unwrap_or_else(|| {

@@ -46,6 +46,10 @@ pub struct Config {
     #[arg(long, env = "PORT", value_name = "PORT", default_value_t = 8080)]
     pub port: u16,
 
+    /// TCP port of the gRPC API, on the address of BIND_ADDR; `off` disables it.
+    #[arg(long, env = "GRPC_PORT", value_name = "GRPC_PORT", default_value = "50051", value_parser = parse_grpc_port)]
+    pub grpc_port: GrpcPort,
+
     /// Address to listen on: an IP (then PORT applies) or IP:PORT.
     #[arg(long, env = "BIND_ADDR", value_name = "BIND_ADDR", default_value = "127.0.0.1", value_parser = parse_bind_addr)]
     pub bind_addr: BindAddr,
@@ -324,6 +328,10 @@ pub enum BindAddr {
     Ip(IpAddr),
     Socket(SocketAddr),
 }
+
+/// The gRPC port, or `None` when GRPC_PORT is `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrpcPort(pub Option<u16>);
 
 /// Which forwarding header trusted proxies write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
-use super::{BindAddr, DatabaseUrl, Mode, ProxyHeader, Quota};
+use super::{BindAddr, DatabaseUrl, GrpcPort, Mode, ProxyHeader, Quota};
 
 pub(super) fn parse_database_url(s: &str) -> Result<DatabaseUrl, String> {
     let s = s.trim();
@@ -64,6 +64,16 @@ pub(super) fn parse_bind_addr(s: &str) -> Result<BindAddr, String> {
     s.parse::<SocketAddr>()
         .map(BindAddr::Socket)
         .map_err(|_| format!("`{s}` is neither an IP address nor IP:PORT"))
+}
+
+pub(super) fn parse_grpc_port(s: &str) -> Result<GrpcPort, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(GrpcPort(None));
+    }
+    s.parse::<u16>()
+        .map(|port| GrpcPort(Some(port)))
+        .map_err(|_| format!("`{s}` is neither a port (0-65535) nor off"))
 }
 
 pub(super) fn parse_base_url(s: &str) -> Result<Url, String> {
@@ -180,6 +190,14 @@ mod tests {
         assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn grpc_port_is_a_port_or_off() {
+        assert_eq!(parse_grpc_port("50051"), Ok(GrpcPort(Some(50051))));
+        assert_eq!(parse_grpc_port(" OFF "), Ok(GrpcPort(None)));
+        assert!(parse_grpc_port("65536").is_err());
+        assert!(parse_grpc_port("no").is_err());
     }
 
     #[test]

@@ -150,124 +150,111 @@ impl ApiError {
     }
 }
 
-/// Status, code and detail of each refusal of the core.
+/// Status, code and detail of each refusal of the core (the code is the
+/// core's own, shared with the gRPC door).
 fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
+    let (status, detail) = account_status(e);
+    (status, e.code(), detail)
+}
+
+fn account_status(e: &AccountError) -> (StatusCode, String) {
     use AccountError::*;
     match e {
         InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
             "The email or password is incorrect.".into(),
         ),
         EmailNotVerified => (
             StatusCode::FORBIDDEN,
-            "email_not_verified",
             "Confirm your email address before logging in.".into(),
         ),
         EmailTaken => (
             StatusCode::CONFLICT,
-            "email_taken",
             "An account with this email already exists.".into(),
         ),
         InvalidRefreshToken => (
             StatusCode::UNAUTHORIZED,
-            "invalid_refresh_token",
             "The refresh token is unknown, expired or revoked.".into(),
         ),
         InvalidAccessToken | MissingAccessToken => (
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
             "A valid Bearer access token is required.".into(),
         ),
         InvalidEmailToken => (
             StatusCode::BAD_REQUEST,
-            "invalid_token",
             "The link is invalid, expired or already used.".into(),
         ),
         MissingCredentials => (
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
             "Send a Bearer access token or a refresh_token in the body.".into(),
         ),
         WrongCurrentPassword => (
             StatusCode::FORBIDDEN,
-            "invalid_credentials",
             "The current password is incorrect.".into(),
         ),
         WrongPasswordOrCode => (
             StatusCode::FORBIDDEN,
-            "invalid_credentials",
             "The password or code is incorrect.".into(),
         ),
         InvalidCode => (
             StatusCode::BAD_REQUEST,
-            "invalid_code",
             "The code is wrong or was already used.".into(),
         ),
         SecondFactorRejected => (
             StatusCode::UNAUTHORIZED,
-            "invalid_code",
             "The code is wrong or was already used.".into(),
         ),
         InvalidMfaToken => (
             StatusCode::UNAUTHORIZED,
-            "invalid_mfa_token",
             "The MFA step is unknown, expired, used or failed too often. Log in again.".into(),
         ),
         MfaAlreadyEnabled => (
             StatusCode::CONFLICT,
-            "mfa_already_enabled",
             "An authenticator is already confirmed. Turn it off first.".into(),
         ),
         InvalidServiceKey => (
             StatusCode::UNAUTHORIZED,
-            "invalid_client",
             "Send a service key from INTROSPECTION_KEYS as a Bearer token.".into(),
         ),
         // Turned into `ApiError::Validation` on the way in; kept for completeness.
         InvalidInput(_) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
             "One or more fields are invalid.".into(),
         ),
         SessionNotFound => (
             StatusCode::NOT_FOUND,
-            "not_found",
             "No such resource.".into(),
         ),
         InvalidPasskey => (
             StatusCode::BAD_REQUEST,
-            "invalid_passkey",
             "The passkey could not be registered: the challenge is unknown, expired or used, or the credential does not verify.".into(),
         ),
         PasskeyLoginFailed => (
             StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
             "The passkey was not accepted.".into(),
         ),
         PasskeyNotFound => (
             StatusCode::NOT_FOUND,
-            "not_found",
             "No such resource.".into(),
         ),
         PasskeysUnavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "passkeys_unavailable",
             "Passkeys are not available on this server.".into(),
         ),
         Busy => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
             "Too many password checks are waiting. Try again in a moment.".into(),
         ),
         RateLimited(_) => (
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
             "Too many requests. Try again after the number of seconds in Retry-After.".into(),
+        ),
+        Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service cannot reach its database.".into(),
         ),
         Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
             "Something went wrong on our side.".into(),
         ),
     }
@@ -303,7 +290,9 @@ impl IntoResponse for ApiError {
             ApiError::Internal(e) | ApiError::Account(AccountError::Internal(e)) => {
                 tracing::error!(error = ?e, "request failed")
             }
-            ApiError::Unavailable => tracing::warn!("database unavailable"),
+            ApiError::Unavailable | ApiError::Account(AccountError::Unavailable) => {
+                tracing::warn!("database unavailable")
+            }
             ApiError::Account(AccountError::Busy) => {
                 tracing::warn!("password hashing queue full: request turned away")
             }

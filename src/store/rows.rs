@@ -17,6 +17,29 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// Whether the database could not be reached at all (down, refusing, out of
+    /// connections, or the pool waited in vain), as opposed to a failed statement.
+    pub fn is_unreachable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: connection exceptions (08…), too many connections, and
+            // a server shutting down or starting up (57P01-57P03).
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// SHA-256 of a token, the only form in which tokens are stored.
 pub type TokenDigest = [u8; 32];
 

@@ -3,12 +3,14 @@
 
 mod app;
 mod authenticator;
+mod grpc;
 mod mail;
 mod mfa;
 mod problems;
 
 pub use app::*;
 pub use authenticator::*;
+pub use grpc::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;

@@ -127,6 +127,8 @@ impl TestDatabase {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://127.0.0.1:PORT` of the gRPC API (`None` with `--grpc-port off`).
+    pub grpc: Option<String>,
     pub client: reqwest::Client,
     pub smtp: SmtpServer,
     pub clock: Clock,
@@ -150,6 +152,8 @@ pub fn test_config(database_url: &str, smtp_url: &str, extra: &[&str]) -> Config
         "5",
         "--bind-addr",
         "127.0.0.1:0",
+        "--grpc-port",
+        "0",
         "--public-url",
         "http://auth.test",
         "--smtp-url",
@@ -203,6 +207,7 @@ async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -
         .await
         .expect("application starts");
     let addr = app.local_addr().expect("bound address");
+    let grpc = app.grpc_addr().map(|addr| format!("http://{addr}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(async {
         let _ = rx.await;
@@ -213,6 +218,7 @@ async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -
         .expect("test connects to its database");
     TestApp {
         base: format!("http://{addr}"),
+        grpc,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -231,7 +237,10 @@ async fn spawn_on(database: TestDatabase, owns_database: bool, extra: &[&str]) -
 /// exits: whether it succeeded, and what it wrote to stderr.
 pub fn start_binary(env: &[(&str, &str)]) -> (bool, String) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"));
-    command.env("PORT", "0").envs(env.iter().copied());
+    command
+        .env("PORT", "0")
+        .env("GRPC_PORT", "0")
+        .envs(env.iter().copied());
     let out = command.output().expect("binary runs");
     (
         out.status.success(),
