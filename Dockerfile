@@ -6,6 +6,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && cargo build --release --locked && rm -rf src
+COPY build.rs ./
+COPY proto proto
 COPY migrations migrations
 COPY templates templates
 COPY src src
@@ -22,10 +24,11 @@ USER auth
 ENV BIND_ADDR=0.0.0.0 \
     DATA_DIR=/data \
     PORT=8080 \
+    GRPC_PORT=50051 \
     APP_ENV=production \
     LOG_FORMAT=json
 # The SQLite file lives here unless DATABASE_URL points at PostgreSQL.
 VOLUME /data
-EXPOSE 8080
+EXPOSE 8080 50051
 HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT} || exit 1"]
 ENTRYPOINT ["/usr/local/bin/auth-service"]

@@ -1,7 +1,7 @@
 //! auth-service: registration, email verification, login, refresh-token rotation
 //! and logout over a REST/JSON API.
 //!
-//! Layers (see the README's "Architecture"): `http` (the door) calls `accounts`
+//! Layers (see the README's "Architecture"): `http` and `grpc` (the doors) call `accounts`
 //! (the core, every flow and rule), which writes through `store` (rows and SQL)
 //! and queues mail for `mail` (composition, transports, the outbox worker).
 //! The core asks `limits` (rate limits, in memory or Redis) at the start of each

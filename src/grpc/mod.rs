@@ -77,6 +77,9 @@ pub async fn serve(
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // google.rpc.ErrorInfo, BadRequest, RetryInfo: so clients that
+            // resolve status details by reflection (grpcurl) can show them.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
     let auth = AuthServiceServer::new(AuthApi(door.clone())).max_decoding_message_size(MAX_MESSAGE);
     let tokens = TokenServiceServer::new(TokenApi(door)).max_decoding_message_size(MAX_MESSAGE);
