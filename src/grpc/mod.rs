@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::Request;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::accounts::Accounts;
 use crate::config::Config;
@@ -87,7 +89,16 @@ pub async fn serve(
         // The longest a call may take to answer (a stream's messages may come later).
         .timeout(timeout)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+        // One span and one line per call, like HTTP's: the method, never the message.
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(|request: &http::Request<tonic::body::Body>| {
+                    tracing::info_span!("grpc", method = %request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // A failed call's cause is logged once where it happens (status.rs).
+                .on_failure(()),
+        )
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)

@@ -14,6 +14,7 @@ mod audit;
 mod backends;
 mod concurrency;
 mod grpc_auth;
+mod grpc_outage;
 mod grpc_revocations;
 mod grpc_tokens;
 mod hardening;
