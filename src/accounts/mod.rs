@@ -29,6 +29,7 @@ mod signing_keys;
 mod throttle;
 mod unit_of_work;
 mod verification;
+mod webhook_events;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,7 @@ use crate::mail::{Composer, OutboxSignal};
 use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;
+use crate::webhooks::WebhookSignal;
 use crypto::{JwtKeys, PasswordHasherPool};
 use policy::SessionPolicy;
 
@@ -72,6 +74,8 @@ pub struct Accounts {
     passkeys: Option<passkeys::Ceremonies>,
     /// Wakes this instance's link-request worker.
     link_requests_queued: tokio::sync::Notify,
+    /// Wakes the webhook worker; `None`: webhooks are off.
+    webhooks: Option<WebhookSignal>,
 }
 
 impl Accounts {
@@ -101,6 +105,7 @@ impl Accounts {
             config.session_max_lifetime,
             config.refresh_grace_period,
         )?;
+        let webhooks = config.webhook_target()?.map(|_| WebhookSignal::default());
         Ok(Self {
             config,
             store,
@@ -114,6 +119,7 @@ impl Accounts {
             clock,
             passkeys,
             link_requests_queued: tokio::sync::Notify::new(),
+            webhooks,
         })
     }
 
@@ -143,6 +149,12 @@ impl Accounts {
     /// The keys whose access tokens verify, the signing key first.
     pub fn public_keys(&self) -> &[PublicKey] {
         self.keys.public_keys()
+    }
+
+    /// What wakes the webhook worker when a commit queued a webhook; `None` when
+    /// webhooks are off (no WEBHOOK_URL).
+    pub fn webhook_signal(&self) -> Option<WebhookSignal> {
+        self.webhooks.clone()
     }
 
     /// The `kid` of the key that signs new access tokens.

@@ -1,5 +1,5 @@
-//! [`Work`]: one transaction of a flow, with the audit events and mail it causes
-//! written inside it, so they exist exactly when the change does.
+//! [`Work`]: one transaction of a flow, with the audit events, webhooks and mail
+//! it causes written inside it, so they exist exactly when the change does.
 
 use std::ops::{Deref, DerefMut};
 
@@ -8,14 +8,19 @@ use uuid::Uuid;
 
 use super::audit::EventKind;
 use super::outcomes::ClientContext;
+use super::webhook_events::webhook_of;
 use super::{AccountResult, Accounts};
 use crate::mail::OutboxSignal;
 use crate::store::{Db, NewEvent, OutboxMessage};
+use crate::webhooks::WebhookSignal;
 
 pub(super) struct Work {
     db: Db,
     outbox: OutboxSignal,
     mail_queued: bool,
+    /// `None`: webhooks are off.
+    webhooks: Option<WebhookSignal>,
+    webhook_queued: bool,
 }
 
 impl Accounts {
@@ -25,6 +30,8 @@ impl Accounts {
             db: self.store.begin().await?,
             outbox: self.outbox.clone(),
             mail_queued: false,
+            webhooks: self.webhooks.clone(),
+            webhook_queued: false,
         })
     }
 }
@@ -63,7 +70,13 @@ impl Work {
             user_agent: client.user_agent.clone(),
             created_at: at,
         };
-        Ok(self.db.insert_event(&event).await?)
+        self.db.insert_event(&event).await?;
+        // Announced in the same transaction: a webhook exists exactly when its event does.
+        if let Some(webhook) = self.webhooks.as_ref().and_then(|_| webhook_of(&event)) {
+            self.db.queue_webhook(&webhook).await?;
+            self.webhook_queued = true;
+        }
+        Ok(())
     }
 
     /// Queues a message in the outbox; it is sent once the transaction commits.
@@ -74,11 +87,15 @@ impl Work {
         Ok(())
     }
 
-    /// Commits, then wakes the mail worker if mail was queued.
+    /// Commits, then wakes the mail and webhook workers if mail or a webhook
+    /// was queued.
     pub async fn commit(self) -> AccountResult<()> {
         self.db.commit().await?;
         if self.mail_queued {
             self.outbox.wake();
+        }
+        if let Some(webhooks) = self.webhooks.filter(|_| self.webhook_queued) {
+            webhooks.wake();
         }
         Ok(())
     }
