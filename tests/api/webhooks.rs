@@ -140,6 +140,64 @@ async fn each_flow_is_announced_in_order_with_its_data_signed_and_without_secret
     }
 }
 
+#[tokio::test]
+async fn revoked_sessions_second_factors_and_resets_are_announced_too() {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_app_with(&receiver.flags()).await;
+    let me = app.signed_up().await;
+    // A client that sends no User-Agent: its webhooks have none either.
+    let other = Tokens::of(&app.login(me.email(), PASSWORD).await);
+    let path = format!("/sessions/{}", other.sid);
+    let revoke = app.request(Method::DELETE, &path).bearer(&*me.access);
+    revoke.send().await.assert_no_content();
+    let (_, recovery_codes) = app.enable_totp(&me.access).await;
+    let off = json!({"password": PASSWORD});
+    app.disable_totp(&me.access, &off).await.assert_no_content();
+    app.forgot_password(me.email()).await;
+    let reset_token = app.mailed_token(me.email(), RESET).await;
+    let reset = json!({"token": reset_token, "password": NEW_PASSWORD});
+    app.post_json("/password/reset", &reset)
+        .await
+        .assert_no_content();
+
+    let requests = receiver.wait_for_delivered(8).await;
+    let bodies: Vec<Value> = requests.iter().map(WebhookRequest::json).collect();
+    let kinds: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.registered",
+            "user.email_verified",
+            "session.created",
+            "session.created",
+            "session.revoked",
+            "mfa.enabled",
+            "mfa.disabled",
+            "password.reset",
+        ]
+    );
+    let user = me.user["id"].as_str().expect("user id");
+    let data = |session: Option<&str>| match session {
+        Some(sid) => json!({"user_id": user, "session_id": sid, "ip": "127.0.0.1"}),
+        None => json!({"user_id": user, "ip": "127.0.0.1"}),
+    };
+    // The revoking session's event names the session it ended.
+    assert_eq!(bodies[4]["data"], data(Some(&other.sid)));
+    assert_eq!(bodies[5]["data"], data(Some(&me.sid)));
+    assert_eq!(bodies[6]["data"], data(Some(&me.sid)));
+    assert_eq!(bodies[7]["data"], data(None));
+    for request in &requests {
+        assert_well_formed(request);
+        assert!(!request.body.contains(&reset_token), "{request:?}");
+        for code in &recovery_codes {
+            assert!(!request.body.contains(code), "{request:?}");
+        }
+    }
+}
+
 /// Waits (at most 15 seconds) until the receiver got `n` requests.
 async fn wait_for_requests(receiver: &WebhookReceiver, n: usize) -> Vec<WebhookRequest> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -185,6 +243,24 @@ async fn a_failing_receiver_gets_the_same_webhook_again_later_until_it_accepts_i
 }
 
 #[tokio::test]
+async fn a_webhook_pending_at_a_restart_is_delivered_by_the_restarted_service() {
+    let receiver = WebhookReceiver::start().await;
+    receiver.fail_next(usize::MAX);
+    let mut before = spawn_app_with(&receiver.flags()).await;
+    before.registered_user().await;
+    let failed = wait_for_requests(&receiver, 1).await;
+    // Stopped, its worker finished: the failed attempts are all it did.
+    before.stop().await;
+
+    receiver.fail_next(0);
+    let _after = spawn_sibling(&before, &receiver.flags()).await;
+    let delivered = receiver.wait_for_delivered(1).await;
+    assert_eq!(delivered[0].id, failed[0].id, "the same webhook-id");
+    assert_eq!(delivered[0].body, failed[0].body);
+    assert_well_formed(&delivered[0]);
+}
+
+#[tokio::test]
 async fn a_webhook_refused_max_attempts_times_is_dead_and_kept() {
     let receiver = WebhookReceiver::start().await;
     receiver.fail_next(usize::MAX);
@@ -214,6 +290,9 @@ async fn a_webhook_refused_max_attempts_times_is_dead_and_kept() {
 #[tokio::test]
 async fn two_instances_on_one_database_deliver_each_webhook_exactly_once() {
     let receiver = WebhookReceiver::start().await;
+    // Each webhook stays in flight a while, so the other instance's worker looks
+    // for due webhooks while this one's are being sent.
+    receiver.answer_after(Duration::from_millis(100));
     let one = spawn_app_with(&receiver.flags()).await;
     let two = spawn_sibling(&one, &receiver.flags()).await;
 

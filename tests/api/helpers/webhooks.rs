@@ -1,6 +1,6 @@
 //! A real webhook receiver for the tests: an axum server on 127.0.0.1:0 that
 //! records every request it gets (headers and body) and answers 204, or 500 for
-//! as many requests as it was told to fail. [`WebhookReceiver::flags`] points an
+//! as many requests as it was told to fail, after a delay if told to be slow. [`WebhookReceiver::flags`] points an
 //! app at it.
 
 use std::sync::{Arc, Mutex};
@@ -55,6 +55,8 @@ struct Received {
     requests: Vec<WebhookRequest>,
     /// Requests still to be answered 500.
     failures_left: usize,
+    /// How long each answer takes.
+    delay: Duration,
 }
 
 pub struct WebhookReceiver {
@@ -93,6 +95,12 @@ impl WebhookReceiver {
     /// The next `n` requests are answered 500.
     pub fn fail_next(&self, n: usize) {
         self.received.lock().expect("receiver state").failures_left = n;
+    }
+
+    /// Every answer takes this long from now on (a slow receiver keeps each
+    /// webhook in flight a while).
+    pub fn answer_after(&self, delay: Duration) {
+        self.received.lock().expect("receiver state").delay = delay;
     }
 
     /// Every request so far, in the order they came.
@@ -146,20 +154,24 @@ async fn receive(
         let value = headers.get(name).and_then(|v| v.to_str().ok());
         value.unwrap_or_default().to_owned()
     };
-    let mut received = received.lock().expect("receiver state");
-    let answered = if received.failures_left > 0 {
-        received.failures_left -= 1;
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::NO_CONTENT
-    };
-    received.requests.push(WebhookRequest {
+    let mut request = WebhookRequest {
         content_type: header("content-type"),
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
         body,
-        answered,
-    });
+        answered: StatusCode::NO_CONTENT,
+    };
+    let (answered, delay) = {
+        let mut received = received.lock().expect("receiver state");
+        if received.failures_left > 0 {
+            received.failures_left -= 1;
+            request.answered = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let answered = request.answered;
+        received.requests.push(request);
+        (answered, received.delay)
+    };
+    tokio::time::sleep(delay).await;
     answered
 }
