@@ -116,10 +116,10 @@ pub struct Config {
     #[arg(long, env = "MAIL_POLL_INTERVAL", value_name = "MAIL_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub mail_poll_interval: Duration,
 
-    /// Where every audit event is POSTed as a signed webhook (with
-    /// WEBHOOK_SECRET). Unset: webhooks are off. Retries follow MAIL_RETRY_BASE,
-    /// MAIL_MAX_ATTEMPTS and MAIL_POLL_INTERVAL.
-    #[arg(long, env = "WEBHOOK_URL", value_name = "WEBHOOK_URL", value_parser = parse_base_url)]
+    /// Where audit events (sign-ups, logins, revocations, …) are POSTed as
+    /// webhooks signed with WEBHOOK_SECRET. Unset: webhooks are off. Retries
+    /// follow MAIL_RETRY_BASE, MAIL_MAX_ATTEMPTS and MAIL_POLL_INTERVAL.
+    #[arg(long, env = "WEBHOOK_URL", value_name = "WEBHOOK_URL", value_parser = parse_base_url, hide_env_values = true)]
     pub webhook_url: Option<Url>,
 
     /// The secret that signs webhooks: `whsec_` + base64 of 24 to 64 random bytes
