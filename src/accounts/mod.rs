@@ -29,6 +29,7 @@ mod signing_keys;
 mod throttle;
 mod unit_of_work;
 mod verification;
+mod webhook_events;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,7 @@ use crate::revocations::{RevocationFeed, Revocations};
 use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;
+use crate::webhooks::WebhookSignal;
 use crypto::{JwtKeys, PasswordHasherPool};
 use policy::SessionPolicy;
 
@@ -75,6 +77,8 @@ pub struct Accounts {
     link_requests_queued: tokio::sync::Notify,
     /// Announces revoked sessions to every instance.
     revocations: Arc<Revocations>,
+    /// Wakes the webhook worker; `None`: webhooks are off.
+    webhooks: Option<WebhookSignal>,
 }
 
 /// What the core is built from: the pieces the wiring in `lib.rs` makes.
@@ -118,6 +122,7 @@ impl Accounts {
             config.session_max_lifetime,
             config.refresh_grace_period,
         )?;
+        let webhooks = config.webhook_target()?.map(|_| WebhookSignal::default());
         Ok(Self {
             config,
             store,
@@ -132,6 +137,7 @@ impl Accounts {
             passkeys,
             link_requests_queued: tokio::sync::Notify::new(),
             revocations,
+            webhooks,
         })
     }
 
@@ -166,6 +172,12 @@ impl Accounts {
     /// The keys whose access tokens verify, the signing key first.
     pub fn public_keys(&self) -> &[PublicKey] {
         self.keys.public_keys()
+    }
+
+    /// What wakes the webhook worker when a commit queued a webhook; `None` when
+    /// webhooks are off (no WEBHOOK_URL).
+    pub fn webhook_signal(&self) -> Option<WebhookSignal> {
+        self.webhooks.clone()
     }
 
     /// The `kid` of the key that signs new access tokens.

@@ -126,6 +126,7 @@ impl Config {
         }
         self.configured_secrets_key()?;
         self.relying_party()?;
+        self.webhook_target()?;
         if self.access_token_ttl.is_zero() {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }

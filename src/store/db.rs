@@ -348,3 +348,5 @@ impl Db {
 
 // The statements of the second factor, in a file of their own.
 mod mfa_methods;
+// The statements of the webhook outbox, likewise.
+mod webhook_methods;

@@ -13,6 +13,7 @@ mod postgres;
 mod record_sql;
 mod rows;
 mod sqlite;
+mod webhook_sql;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 

@@ -193,6 +193,28 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A webhook for the webhook outbox, its body already made by the core.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// The `webhook-id` of every attempt.
+    pub id: String,
+    pub event_type: &'static str,
+    /// The JSON body.
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A webhook claimed from the webhook outbox for one delivery attempt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookRow {
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SigningKeyRow {
     pub kid: String,

@@ -21,8 +21,9 @@ const RULES: &[Rule] = &[
             "crate::limits",
             "crate::revocations",
             "crate::templates",
+            "crate::webhooks",
         ],
-        why: "the store keeps rows and SQL, never rules, limits, mail or HTTP",
+        why: "the store keeps rows and SQL, never rules, limits, mail, webhooks or HTTP",
     },
     Rule {
         layer: "accounts",
@@ -44,15 +45,35 @@ const RULES: &[Rule] = &[
             "crate::mail",
             "crate::limits",
             "crate::revocations",
+            "crate::webhooks",
             "sqlx",
             "lettre",
         ],
-        why: "handlers call the core, never the store, the mail or the limiter directly",
+        why: "handlers call the core, never the store, the mail, the webhooks or the limiter directly",
     },
     Rule {
         layer: "mail",
-        forbidden: &["crate::accounts", "crate::http", "crate::limits", "axum"],
+        forbidden: &[
+            "crate::accounts",
+            "crate::http",
+            "crate::limits",
+            "crate::webhooks",
+            "axum",
+        ],
         why: "mail sends what the core queued; it never calls back up",
+    },
+    Rule {
+        layer: "webhooks",
+        forbidden: &[
+            "crate::accounts",
+            "crate::http",
+            "crate::limits",
+            "crate::mail",
+            "crate::revocations",
+            "axum",
+            "lettre",
+        ],
+        why: "webhooks deliver what the core queued; they never call back up, nor into mail",
     },
     Rule {
         layer: "limits",
@@ -61,6 +82,7 @@ const RULES: &[Rule] = &[
             "crate::http",
             "crate::store",
             "crate::mail",
+            "crate::webhooks",
             "axum",
             "tower",
             "tower_http",
@@ -77,6 +99,7 @@ const RULES: &[Rule] = &[
             "crate::http",
             "crate::mail",
             "crate::limits",
+            "crate::webhooks",
             "axum",
             "tower",
             "tower_http",
@@ -95,6 +118,7 @@ const LAYERS: &[&str] = &[
     "crate::mail",
     "crate::revocations",
     "crate::store",
+    "crate::webhooks",
 ];
 
 fn source_files(dir: &Path, out: &mut Vec<PathBuf>) {

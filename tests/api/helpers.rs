@@ -6,12 +6,14 @@ mod authenticator;
 mod mail;
 mod mfa;
 mod problems;
+mod webhooks;
 
 pub use app::*;
 pub use authenticator::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;
+pub use webhooks::*;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

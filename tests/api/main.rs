@@ -35,3 +35,4 @@ mod secrets;
 mod sessions;
 mod tokens;
 mod verify_email;
+mod webhooks;
