@@ -6,6 +6,7 @@ use std::ops::{Deref, DerefMut};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::admin::AdminCaller;
 use super::audit::EventKind;
 use super::outcomes::ClientContext;
 use super::{AccountResult, Accounts};
@@ -16,6 +17,9 @@ pub(super) struct Work {
     db: Db,
     outbox: OutboxSignal,
     mail_queued: bool,
+    /// The admin key's name when an operator does this work (Admin API): every
+    /// event recorded in it carries it as its actor.
+    actor: Option<String>,
 }
 
 impl Accounts {
@@ -25,7 +29,16 @@ impl Accounts {
             db: self.store.begin().await?,
             outbox: self.outbox.clone(),
             mail_queued: false,
+            actor: None,
         })
+    }
+
+    /// Begins a write transaction for an operator's action: its events name the
+    /// admin key as their actor.
+    pub(super) async fn begin_as(&self, actor: &AdminCaller) -> AccountResult<Work> {
+        let mut work = self.begin().await?;
+        work.actor = Some(actor.name().to_owned());
+        Ok(work)
     }
 }
 
@@ -62,6 +75,7 @@ impl Work {
             ip: client.ip.map(|ip| ip.to_string()),
             user_agent: client.user_agent.clone(),
             created_at: at,
+            actor: self.actor.clone(),
         };
         Ok(self.db.insert_event(&event).await?)
     }

@@ -340,3 +340,5 @@ impl Db {
 
 // The statements of the second factor, in a file of their own.
 mod mfa_methods;
+// The statements of the Admin API.
+mod admin_methods;
