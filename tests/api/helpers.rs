@@ -1,12 +1,14 @@
 //! What tests do with the app: requests and replies, users and sessions, tokens,
 //! mail, and the exact problems errors must be. `use crate::helpers::*` brings it all.
 
+mod admin;
 mod app;
 mod authenticator;
 mod mail;
 mod mfa;
 mod problems;
 
+pub use admin::*;
 pub use app::*;
 pub use authenticator::*;
 pub use mail::*;
