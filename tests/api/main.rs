@@ -12,6 +12,7 @@ mod smtp;
 mod admin_events;
 mod admin_import;
 mod admin_keys;
+mod admin_migration;
 mod admin_sessions;
 mod admin_users;
 mod architecture;
