@@ -81,6 +81,22 @@ async fn a_disabled_user_cannot_finish_an_mfa_step_begun_before() {
 }
 
 #[tokio::test]
+async fn a_disabled_user_cannot_log_in_with_a_passkey() {
+    let app = spawn_admin_app(&[]).await;
+    let session = app.signed_up().await;
+    let id = session.user["id"].as_str().expect("id").to_owned();
+    let mut authenticator = Authenticator::new("http://auth.test");
+    app.add_passkey(&session, &mut authenticator).await;
+
+    app.admin_patched(&id, &json!({"disabled": true})).await;
+    app.passkey_login(&mut authenticator)
+        .await
+        .assert_problem(ACCOUNT_DISABLED);
+    app.admin_patched(&id, &json!({"disabled": false})).await;
+    Tokens::of(&app.passkey_login(&mut authenticator).await);
+}
+
+#[tokio::test]
 async fn a_deleted_user_loses_every_token_and_its_email_but_keeps_its_events() {
     let app = spawn_admin_app(&[]).await;
     let (email, id, sessions) = user_with_two_sessions(&app).await;
