@@ -207,6 +207,16 @@ fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
     Ok((Arc::new(key), format!("file {}", path.display())))
 }
 
+/// `auth-service admin-keys create --name NAME`: opens the database (applying
+/// pending migrations), stores a new admin key's hash under `name`, and returns
+/// the key.
+pub async fn create_admin_key(config: &Config, name: &str) -> anyhow::Result<String> {
+    let store = Store::connect(&config.database(), 1).await?;
+    let key = Accounts::create_admin_key(&store, name, Clock::default().now()).await;
+    store.close().await;
+    key
+}
+
 /// The OpenAPI document as YAML, exactly as committed in `openapi.yaml`.
 pub fn openapi_yaml() -> anyhow::Result<String> {
     openapi()

@@ -84,6 +84,16 @@ pub enum AccountError {
     /// Passkeys are off: no relying party could be derived (see WEBAUTHN_RP_ID).
     #[error("passkeys unavailable")]
     PasskeysUnavailable,
+    /// The Admin API without a valid admin key (a user's access token is none).
+    #[error("invalid admin key")]
+    InvalidAdminKey,
+    /// An operator disabled the account; only ever answered after a correct
+    /// password (or another proof of the user).
+    #[error("account disabled")]
+    AccountDisabled,
+    /// No user with this id (Admin API).
+    #[error("no such user")]
+    UserNotFound,
     /// Anything unexpected. The cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -94,6 +104,7 @@ impl From<StoreError> for AccountError {
         match e {
             StoreError::EmailTaken => AccountError::EmailTaken,
             StoreError::PasskeyTaken => AccountError::InvalidPasskey,
+            StoreError::AdminKeyNameTaken => AccountError::Internal(e.into()),
             StoreError::Database(e) => AccountError::Internal(e.into()),
         }
     }

@@ -1,12 +1,16 @@
 //! The core: every account flow (register, verify, log in, refresh, log out,
-//! recover, change, sessions, the audit trail, introspection) as methods of
-//! [`Accounts`] taking plain inputs and returning plain outcomes or one
+//! recover, change, sessions, the audit trail, introspection, administration)
+//! as methods of [`Accounts`] taking plain inputs and returning plain outcomes or one
 //! [`AccountError`]. It decides every rule: token lifetimes, the enumeration
 //! defences, the refresh decision, the session policy and the audit events. It
 //! knows nothing of HTTP; each door (the HTTP API today) maps its inputs and
 //! outcomes. It writes through the store, queues mail through the outbox, and
 //! asks the rate limiter at the start of every flow that can be abused.
 
+mod admin;
+mod admin_events;
+mod admin_import;
+mod admin_keys;
 mod audit;
 mod auth_method;
 mod crypto;
@@ -38,6 +42,9 @@ use std::time::Duration;
 pub use crate::limits::Backend as RateLimiterBackend;
 /// A refusal of the rate limiter: which policy, its quota, when to come back.
 pub use crate::limits::Refusal as RateLimited;
+pub use admin::{AdminCaller, AdminUser, AdminUserPage, NewUserByAdmin, UserChanges};
+pub use admin_events::{AdminEvent, AdminEventPage};
+pub use admin_import::{ImportReport, ImportRow, MAX_IMPORT, Skipped};
 pub use crypto::{PublicKey, looks_like_token};
 pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};

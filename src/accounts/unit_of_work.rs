@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::admin::AdminCaller;
 use super::audit::EventKind;
 use super::outcomes::ClientContext;
 use super::webhook_events::webhook_of;
@@ -26,6 +27,9 @@ pub(super) struct Work {
     /// `None`: webhooks are off.
     webhooks: Option<WebhookSignal>,
     webhook_queued: bool,
+    /// The admin key's name when an operator does this work (Admin API): every
+    /// event recorded in it carries it as its actor.
+    actor: Option<String>,
 }
 
 impl Accounts {
@@ -39,7 +43,16 @@ impl Accounts {
             revoked: Vec::new(),
             webhooks: self.webhooks.clone(),
             webhook_queued: false,
+            actor: None,
         })
+    }
+
+    /// Begins a write transaction for an operator's action: its events name the
+    /// admin key as their actor.
+    pub(super) async fn begin_as(&self, actor: &AdminCaller) -> AccountResult<Work> {
+        let mut work = self.begin().await?;
+        work.actor = Some(actor.name().to_owned());
+        Ok(work)
     }
 }
 
@@ -76,6 +89,7 @@ impl Work {
             ip: client.ip.map(|ip| ip.to_string()),
             user_agent: client.user_agent.clone(),
             created_at: at,
+            actor: self.actor.clone(),
         };
         self.db.insert_event(&event).await?;
         // Announced in the same transaction: a webhook exists exactly when its event does.

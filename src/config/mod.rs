@@ -143,6 +143,18 @@ pub struct Config {
     )]
     pub introspection_keys: Vec<Secret>,
 
+    /// Comma-separated keys (32+ characters each) for the Admin API under /admin/,
+    /// sent as a Bearer token; named `env:1`, `env:2`… in the audit trail. Keys
+    /// made with `auth-service admin-keys create` work as well.
+    #[arg(
+        long,
+        env = "ADMIN_KEYS",
+        value_name = "ADMIN_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub admin_keys: Vec<Secret>,
+
     /// Lifetime of an access token.
     #[arg(long, env = "ACCESS_TOKEN_TTL", value_name = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
     pub access_token_ttl: Duration,

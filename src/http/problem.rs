@@ -255,6 +255,21 @@ fn account_parts(e: &AccountError) -> (StatusCode, &'static str, String) {
             "passkeys_unavailable",
             "Passkeys are not available on this server.".into(),
         ),
+        InvalidAdminKey => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_admin_key",
+            "Send an admin key (from ADMIN_KEYS or `auth-service admin-keys create`) as a Bearer token.".into(),
+        ),
+        AccountDisabled => (
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "This account is disabled.".into(),
+        ),
+        UserNotFound => (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such resource.".into(),
+        ),
         Busy => (
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
@@ -317,6 +332,7 @@ impl IntoResponse for ApiError {
             ApiError::Account(AccountError::InvalidServiceKey) => {
                 Some(r#"Bearer realm="introspection""#)
             }
+            ApiError::Account(AccountError::InvalidAdminKey) => Some(r#"Bearer realm="admin""#),
             _ => None,
         };
         let busy = matches!(self, ApiError::Account(AccountError::Busy));

@@ -350,3 +350,5 @@ impl Db {
 mod mfa_methods;
 // The statements of the webhook outbox, likewise.
 mod webhook_methods;
+// The statements of the Admin API.
+mod admin_methods;

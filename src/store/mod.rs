@@ -4,6 +4,7 @@
 //! statements its flow needs, and commits; which backend runs is known only here.
 
 mod account_sql;
+mod admin_sql;
 mod backend;
 mod db;
 mod mfa_sql;

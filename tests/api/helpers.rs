@@ -1,6 +1,7 @@
 //! What tests do with the app: requests and replies, users and sessions, tokens,
 //! mail, and the exact problems errors must be. `use crate::helpers::*` brings it all.
 
+mod admin;
 mod app;
 mod authenticator;
 mod mail;
@@ -8,6 +9,7 @@ mod mfa;
 mod problems;
 mod webhooks;
 
+pub use admin::*;
 pub use app::*;
 pub use authenticator::*;
 pub use mail::*;
