@@ -198,6 +198,44 @@ async fn revoked_sessions_second_factors_and_resets_are_announced_too() {
     }
 }
 
+#[tokio::test]
+async fn an_operator_disabling_and_deleting_a_user_is_announced() {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_admin_app(&receiver.flags()).await;
+    let me = app.signed_up().await;
+    let user = me.user["id"].as_str().expect("user id");
+    app.admin_patched(user, &json!({"disabled": true})).await;
+    let path = format!("/admin/users/{user}");
+    app.admin(Method::DELETE, &path, None)
+        .await
+        .assert_no_content();
+
+    let requests = receiver.wait_for_delivered(5).await;
+    let bodies: Vec<Value> = requests.iter().map(WebhookRequest::json).collect();
+    let kinds: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.registered",
+            "user.email_verified",
+            "session.created",
+            "user.disabled",
+            "user.deleted",
+        ]
+    );
+    // The operator's requests carry no User-Agent of their own here.
+    for body in &bodies[3..] {
+        assert_eq!(body["data"], json!({"user_id": user, "ip": "127.0.0.1"}));
+    }
+    for request in &requests {
+        assert_well_formed(request);
+        assert!(!request.body.contains(ADMIN_KEY), "{request:?}");
+    }
+}
+
 /// Waits (at most 15 seconds) until the receiver got `n` requests.
 async fn wait_for_requests(receiver: &WebhookReceiver, n: usize) -> Vec<WebhookRequest> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
