@@ -3,7 +3,8 @@
 //!
 //! Layers (see the README's "Architecture"): `http` and `grpc` (the doors) call `accounts`
 //! (the core, every flow and rule), which writes through `store` (rows and SQL)
-//! and queues mail for `mail` (composition, transports, the outbox worker).
+//! and queues mail for `mail` (composition, transports, the outbox worker) and
+//! webhooks for `webhooks` (the worker that signs and delivers them).
 //! The core asks `limits` (rate limits, in memory or Redis) at the start of each
 //! flow. `config`, `clock`, `secrets`, `templates` and `telemetry` are leaves any
 //! layer may use.
@@ -22,6 +23,7 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,6 +44,7 @@ use revocations::Revocations;
 use secrets::SecretsKey;
 use store::Store;
 use templates::Templates;
+use webhooks::WebhookWorker;
 
 /// A bound listener and everything to serve on it. Binding first lets tests use port 0.
 pub struct Application {
@@ -50,6 +53,8 @@ pub struct Application {
     grpc_listener: Option<tokio::net::TcpListener>,
     state: AppState,
     worker: OutboxWorker,
+    /// `None`: webhooks are off.
+    webhooks: Option<WebhookWorker>,
     /// Where SECRETS_KEY came from, for the start-up log.
     secrets_from: String,
     /// Stops the background tasks (workers, the revocation relay).
@@ -80,6 +85,7 @@ impl Application {
             clock: clock.clone(),
         })
         .await?;
+        let webhooks = webhook_worker(&config, &store, &accounts, &clock)?;
         let worker = OutboxWorker {
             store,
             mailer: Mailer::new(config.smtp_url.as_ref(), config.mail_from.clone())?,
@@ -112,6 +118,7 @@ impl Application {
             grpc_listener,
             state,
             worker,
+            webhooks,
             secrets_from,
             stop,
         })
@@ -127,10 +134,15 @@ impl Application {
     }
 
     /// One line for the start-up log: where the data is, where mail goes, which
-    /// key signs, where SECRETS_KEY comes from, where rate limits count.
+    /// key signs, where SECRETS_KEY comes from, where rate limits count, where
+    /// webhooks go.
     pub fn describe(&self) -> String {
+        let webhooks = match &self.webhooks {
+            Some(worker) => worker.sender.describe(),
+            None => "off".to_owned(),
+        };
         format!(
-            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}; gRPC: {}",
+            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}; webhooks: {webhooks}; gRPC: {}",
             self.worker.store.describe(),
             self.worker.mailer.describe(),
             self.state.accounts.signing_kid(),
@@ -141,8 +153,9 @@ impl Application {
         )
     }
 
-    /// Serves HTTP and gRPC (and runs the mail worker) until `shutdown` resolves,
-    /// then finishes in-flight requests and the message being sent.
+    /// Serves HTTP and gRPC (and runs the mail and webhook workers) until
+    /// `shutdown` resolves, then finishes in-flight requests and the message or
+    /// webhook being sent.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -157,6 +170,7 @@ impl Application {
             .run_link_requests(poll, stop.clone());
         let requests = tokio::spawn(requests);
         let worker = tokio::spawn(self.worker.run(stop.clone()));
+        let webhooks = self.webhooks.map(|w| tokio::spawn(w.run(stop.clone())));
         // Both doors stop on the same signal (and either one failing stops the other).
         let closing = tokio_util::sync::CancellationToken::new();
         let signal = tokio::spawn({
@@ -201,9 +215,36 @@ impl Application {
         if worker.await.is_err() {
             tracing::error!("mail worker panicked");
         }
+        if let Some(webhooks) = webhooks
+            && webhooks.await.is_err()
+        {
+            tracing::error!("webhook worker panicked");
+        }
         store.close().await;
         result.and(grpc_result)
     }
+}
+
+/// The webhook worker, when WEBHOOK_URL and WEBHOOK_SECRET are set; it retries
+/// on the mail outbox's schedule.
+fn webhook_worker(
+    config: &Config,
+    store: &Store,
+    accounts: &Accounts,
+    clock: &Clock,
+) -> anyhow::Result<Option<WebhookWorker>> {
+    let (Some(target), Some(signal)) = (config.webhook_target()?, accounts.webhook_signal()) else {
+        return Ok(None);
+    };
+    Ok(Some(WebhookWorker {
+        store: store.clone(),
+        sender: webhooks::Sender::new(&target)?,
+        signal,
+        clock: clock.clone(),
+        max_attempts: config.mail_max_attempts,
+        retry_base: config.mail_retry_base,
+        poll_interval: config.mail_poll_interval,
+    }))
 }
 
 /// SECRETS_KEY from configuration, or from (or generated into) its file in
@@ -215,6 +256,16 @@ fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
     let path = config.secrets_key_file();
     let key = SecretsKey::load_or_generate(&path)?;
     Ok((Arc::new(key), format!("file {}", path.display())))
+}
+
+/// `auth-service admin-keys create --name NAME`: opens the database (applying
+/// pending migrations), stores a new admin key's hash under `name`, and returns
+/// the key.
+pub async fn create_admin_key(config: &Config, name: &str) -> anyhow::Result<String> {
+    let store = Store::connect(&config.database(), 1).await?;
+    let key = Accounts::create_admin_key(&store, name, Clock::default().now()).await;
+    store.close().await;
+    key
 }
 
 /// The OpenAPI document as YAML, exactly as committed in `openapi.yaml`.

@@ -22,6 +22,22 @@ enum Command {
     Serve,
     /// Print the OpenAPI document as YAML (what `make openapi` writes to openapi.yaml).
     Openapi,
+    /// Keys for the Admin API (stored in the database named by DATABASE_URL).
+    AdminKeys {
+        #[command(subcommand)]
+        action: AdminKeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminKeysAction {
+    /// Make a key and print it, alone, on stdout (only its hash is stored; it
+    /// works at once on every running instance).
+    Create {
+        /// The key's name, recorded as the actor of every admin action done with it.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[tokio::main]
@@ -31,6 +47,22 @@ async fn main() -> std::process::ExitCode {
         return match auth_service::openapi_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Command::AdminKeys {
+        action: AdminKeysAction::Create { name },
+    }) = &cli.command
+    {
+        // No logging set up: stdout carries the key and nothing else.
+        return match auth_service::create_admin_key(&cli.config, name).await {
+            Ok(key) => {
+                println!("{key}");
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {

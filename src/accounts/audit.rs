@@ -24,6 +24,14 @@ pub enum EventKind {
     RecoveryCodeUsed,
     PasskeyAdded,
     PasskeyRemoved,
+    // The actions of operators (Admin API), recorded with the admin key's name.
+    UserCreatedByAdmin,
+    UserUpdated,
+    UserDisabled,
+    UserEnabled,
+    UserDeleted,
+    SessionsRevokedByAdmin,
+    UserImported,
 }
 
 impl EventKind {
@@ -45,6 +53,13 @@ impl EventKind {
             EventKind::RecoveryCodeUsed => "recovery_code_used",
             EventKind::PasskeyAdded => "passkey_added",
             EventKind::PasskeyRemoved => "passkey_removed",
+            EventKind::UserCreatedByAdmin => "user_created_by_admin",
+            EventKind::UserUpdated => "user_updated",
+            EventKind::UserDisabled => "user_disabled",
+            EventKind::UserEnabled => "user_enabled",
+            EventKind::UserDeleted => "user_deleted",
+            EventKind::SessionsRevokedByAdmin => "sessions_revoked_by_admin",
+            EventKind::UserImported => "user_imported",
         }
     }
 }

@@ -84,6 +84,16 @@ pub enum AccountError {
     /// Passkeys are off: no relying party could be derived (see WEBAUTHN_RP_ID).
     #[error("passkeys unavailable")]
     PasskeysUnavailable,
+    /// The Admin API without a valid admin key (a user's access token is none).
+    #[error("invalid admin key")]
+    InvalidAdminKey,
+    /// An operator disabled the account; only ever answered after a correct
+    /// password (or another proof of the user).
+    #[error("account disabled")]
+    AccountDisabled,
+    /// No user with this id (Admin API).
+    #[error("no such user")]
+    UserNotFound,
     /// The database cannot be reached (refused, unreachable, or no connection
     /// to be had in time): try again later.
     #[error("database unavailable")]
@@ -114,7 +124,9 @@ impl AccountError {
             MfaAlreadyEnabled => "mfa_already_enabled",
             InvalidServiceKey => "invalid_client",
             InvalidInput(_) => "validation_failed",
-            SessionNotFound | PasskeyNotFound => "not_found",
+            SessionNotFound | PasskeyNotFound | UserNotFound => "not_found",
+            InvalidAdminKey => "invalid_admin_key",
+            AccountDisabled => "account_disabled",
             InvalidPasskey => "invalid_passkey",
             PasskeysUnavailable => "passkeys_unavailable",
             Busy => "service_unavailable",
@@ -130,6 +142,7 @@ impl From<StoreError> for AccountError {
         match e {
             StoreError::EmailTaken => AccountError::EmailTaken,
             StoreError::PasskeyTaken => AccountError::InvalidPasskey,
+            StoreError::AdminKeyNameTaken => AccountError::Internal(e.into()),
             e @ StoreError::Database(_) if e.is_unreachable() => AccountError::Unavailable,
             StoreError::Database(e) => AccountError::Internal(e.into()),
         }

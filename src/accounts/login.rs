@@ -30,6 +30,8 @@ impl Accounts {
     ///
     /// With a confirmed authenticator, the right password (and only the right
     /// one: a wrong one is refused as always) gets the MFA step instead of tokens.
+    /// A disabled account's right password is `AccountDisabled` (a wrong one is
+    /// refused as always, after the same work).
     pub async fn login(
         &self,
         email: &str,
@@ -56,17 +58,39 @@ impl Accounts {
                 return Err(AccountError::InvalidCredentials);
             }
         };
-        if verdict == Verified::YesRehash {
-            self.rehash(&user, password).await;
+        if user.disabled_at.is_some() {
+            let now = self.clock.now();
+            let mut work = self.begin().await?;
+            let refused = EventKind::LoginFailed;
+            work.event(refused, Some(user.id), None, client, now)
+                .await?;
+            work.commit().await?;
+            return Err(AccountError::AccountDisabled);
         }
-        if self.config.require_email_verification && user.email_verified_at.is_none() {
-            return Err(AccountError::EmailNotVerified);
-        }
-        if self.mfa_enabled(user.id).await? {
+        // A hash with weaker parameters, or one imported from another system, is
+        // replaced by the service's argon2id: in the login's transaction when
+        // the login ends in a session, on its own otherwise.
+        let rehashed = match verdict {
+            Verified::YesRehash => self.stronger_hash(password).await,
+            _ => None,
+        };
+        let unverified = self.config.require_email_verification && user.email_verified_at.is_none();
+        let mfa = !unverified && self.mfa_enabled(user.id).await?;
+        if unverified || mfa {
+            if let Some(hash) = rehashed {
+                self.store_rehash(&user, &hash).await;
+            }
+            if unverified {
+                return Err(AccountError::EmailNotVerified);
+            }
             let challenge = self.start_mfa_step(&user).await?;
             return Ok(LoginOutcome::MfaRequired(challenge));
         }
         let mut work = self.begin().await?;
+        if let Some(hash) = rehashed {
+            work.set_password_hash(user.id, &hash, self.clock.now())
+                .await?;
+        }
         let password_only = AuthMethod::Password;
         let pair = self
             .start_session(&mut work, &user, password_only, client)
@@ -103,6 +127,14 @@ impl Accounts {
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
         let now = self.clock.now();
+        // Under the user's row lock until the transaction ends: a disable that
+        // committed first is seen here, one that commits later sees (and
+        // revokes) this session. Every kind of login passes here.
+        match work.record_login(user.id, now).await? {
+            Some(None) => {}
+            Some(Some(_disabled_at)) => return Err(AccountError::AccountDisabled),
+            None => return Err(AccountError::InvalidCredentials),
+        }
         let (idle_expires_at, expires_at) = self.policy.new_session(now);
         let refresh = OpaqueToken::generate()?;
         let session = NewSession {
@@ -154,22 +186,31 @@ impl Accounts {
         })
     }
 
-    /// Stores a stronger hash after a successful login; a failure only costs a
-    /// retry at the next login, so it is logged, not returned.
-    async fn rehash(&self, user: &UserRow, password: String) {
+    /// The service's argon2id of a password that matched an outdated hash. A
+    /// failure (a full hashing queue) only costs a retry at the next login, so
+    /// it is logged, not returned.
+    async fn stronger_hash(&self, password: String) -> Option<String> {
+        let normalised = password_rules::normalised(&password);
+        match self.hasher.hash(normalised).await {
+            Ok(hash) => Some(hash),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "password rehash failed");
+                None
+            }
+        }
+    }
+
+    /// Stores a stronger hash outside a login's transaction (the login ended
+    /// before a session: the MFA step, or an unverified email); a failure is
+    /// logged, as above.
+    async fn store_rehash(&self, user: &UserRow, hash: &str) {
         let result = async {
-            let hash = self
-                .hasher
-                .hash(password_rules::normalised(&password))
-                .await?;
             let mut db = self.store.connection().await?;
-            db.set_password_hash(user.id, &hash, self.clock.now())
-                .await?;
-            anyhow::Ok(())
+            db.set_password_hash(user.id, hash, self.clock.now()).await
         }
         .await;
         if let Err(e) = result {
-            tracing::warn!(error = format!("{e:#}"), "password rehash failed");
+            tracing::warn!(error = format!("{e:#}"), "storing a password rehash failed");
         }
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::audit::EventKind;
 use super::crypto::{OpaqueToken, TokenHash};
 use super::outcomes::ClientContext;
-use super::policy::{RESET_TTL, VERIFICATION_TTL};
+use super::policy::{RESET_TTL, SET_PASSWORD_TTL, VERIFICATION_TTL};
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
 use crate::mail::{Email, LINK_TOKEN_PLACEHOLDER, MailKind};
@@ -66,7 +66,8 @@ fn link(base: &url::Url, token: &str) -> String {
 
 impl Accounts {
     /// A new link mail of `kind` for `to`: verification links live 24 hours,
-    /// reset links (also in "account exists") one hour.
+    /// reset links (also in "account exists") one hour, "set your password"
+    /// links (accounts made by an operator) 24 hours.
     pub(super) fn link_mail(
         &self,
         kind: MailKind,
@@ -84,6 +85,12 @@ impl Accounts {
                 self.config.password_reset_url(),
                 EmailTokenPurpose::PasswordReset,
                 now + RESET_TTL,
+            ),
+            // A reset link that lives longer: the account has no password yet.
+            MailKind::SetPassword => (
+                self.config.password_reset_url(),
+                EmailTokenPurpose::PasswordReset,
+                now + SET_PASSWORD_TTL,
             ),
         };
         let email = self

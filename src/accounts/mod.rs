@@ -1,12 +1,16 @@
 //! The core: every account flow (register, verify, log in, refresh, log out,
-//! recover, change, sessions, the audit trail, introspection) as methods of
-//! [`Accounts`] taking plain inputs and returning plain outcomes or one
+//! recover, change, sessions, the audit trail, introspection, administration)
+//! as methods of [`Accounts`] taking plain inputs and returning plain outcomes or one
 //! [`AccountError`]. It decides every rule: token lifetimes, the enumeration
 //! defences, the refresh decision, the session policy and the audit events. It
 //! knows nothing of HTTP; each door (the HTTP API today) maps its inputs and
 //! outcomes. It writes through the store, queues mail through the outbox, and
 //! asks the rate limiter at the start of every flow that can be abused.
 
+mod admin;
+mod admin_events;
+mod admin_import;
+mod admin_keys;
 mod audit;
 mod auth_method;
 mod crypto;
@@ -30,6 +34,7 @@ mod signing_keys;
 mod throttle;
 mod unit_of_work;
 mod verification;
+mod webhook_events;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +45,9 @@ pub use crate::limits::Backend as RateLimiterBackend;
 pub use crate::limits::Refusal as RateLimited;
 /// What `watch_revocations` yields: a revoked session, or word that some were missed.
 pub use crate::revocations::{Missed as RevocationsMissed, Revocation, RevocationFeed};
+pub use admin::{AdminCaller, AdminUser, AdminUserPage, NewUserByAdmin, UserChanges};
+pub use admin_events::{AdminEvent, AdminEventPage};
+pub use admin_import::{ImportReport, ImportRow, MAX_IMPORT, Skipped};
 pub use crypto::{PublicKey, looks_like_token};
 pub use error::{AccountError, AccountResult, InvalidField};
 pub use introspection::{ActiveToken, ServiceCaller};
@@ -57,6 +65,7 @@ use crate::revocations::Revocations;
 use crate::secrets::SecretsKey;
 use crate::store::Store;
 use crate::templates::Templates;
+use crate::webhooks::WebhookSignal;
 use crypto::{JwtKeys, PasswordHasherPool};
 use policy::SessionPolicy;
 
@@ -78,6 +87,8 @@ pub struct Accounts {
     link_requests_queued: tokio::sync::Notify,
     /// Announces revoked sessions to every instance.
     revocations: Arc<Revocations>,
+    /// Wakes the webhook worker; `None`: webhooks are off.
+    webhooks: Option<WebhookSignal>,
 }
 
 /// What the core is built from: the pieces the wiring in `lib.rs` makes.
@@ -121,6 +132,7 @@ impl Accounts {
             config.session_max_lifetime,
             config.refresh_grace_period,
         )?;
+        let webhooks = config.webhook_target()?.map(|_| WebhookSignal::default());
         Ok(Self {
             config,
             store,
@@ -135,6 +147,7 @@ impl Accounts {
             passkeys,
             link_requests_queued: tokio::sync::Notify::new(),
             revocations,
+            webhooks,
         })
     }
 
@@ -169,6 +182,12 @@ impl Accounts {
     /// The keys whose access tokens verify, the signing key first.
     pub fn public_keys(&self) -> &[PublicKey] {
         self.keys.public_keys()
+    }
+
+    /// What wakes the webhook worker when a commit queued a webhook; `None` when
+    /// webhooks are off (no WEBHOOK_URL).
+    pub fn webhook_signal(&self) -> Option<WebhookSignal> {
+        self.webhooks.clone()
     }
 
     /// The `kid` of the key that signs new access tokens.

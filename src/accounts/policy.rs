@@ -18,6 +18,10 @@ pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(24);
 /// Lifetime of a password-reset link.
 pub const RESET_TTL: chrono::Duration = chrono::Duration::hours(1);
 
+/// Lifetime of the "set your password" link of an account an operator made
+/// without a password: the user may not read mail within the hour of a reset.
+pub const SET_PASSWORD_TTL: chrono::Duration = chrono::Duration::hours(24);
+
 /// How long a client address the user logged in from keeps its own login budget
 /// for the account (see `Accounts::limit_login_account`).
 pub const KNOWN_CLIENT_FOR: chrono::Duration = chrono::Duration::days(30);

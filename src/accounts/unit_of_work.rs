@@ -1,5 +1,5 @@
-//! [`Work`]: one transaction of a flow, with the audit events and mail it causes
-//! written inside it, so they exist exactly when the change does.
+//! [`Work`]: one transaction of a flow, with the audit events, webhooks and mail
+//! it causes written inside it, so they exist exactly when the change does.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -7,12 +7,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::admin::AdminCaller;
 use super::audit::EventKind;
 use super::outcomes::ClientContext;
+use super::webhook_events::webhook_of;
 use super::{AccountResult, Accounts};
 use crate::mail::OutboxSignal;
 use crate::revocations::{Revocation, Revocations};
 use crate::store::{Db, NewEvent, OutboxMessage, RevokeScope};
+use crate::webhooks::WebhookSignal;
 
 pub(super) struct Work {
     db: Db,
@@ -21,6 +24,12 @@ pub(super) struct Work {
     revocations: Arc<Revocations>,
     /// Sessions this transaction revoked, announced to every instance with it.
     revoked: Vec<Revocation>,
+    /// `None`: webhooks are off.
+    webhooks: Option<WebhookSignal>,
+    webhook_queued: bool,
+    /// The admin key's name when an operator does this work (Admin API): every
+    /// event recorded in it carries it as its actor.
+    actor: Option<String>,
 }
 
 impl Accounts {
@@ -32,7 +41,18 @@ impl Accounts {
             mail_queued: false,
             revocations: self.revocations.clone(),
             revoked: Vec::new(),
+            webhooks: self.webhooks.clone(),
+            webhook_queued: false,
+            actor: None,
         })
+    }
+
+    /// Begins a write transaction for an operator's action: its events name the
+    /// admin key as their actor.
+    pub(super) async fn begin_as(&self, actor: &AdminCaller) -> AccountResult<Work> {
+        let mut work = self.begin().await?;
+        work.actor = Some(actor.name().to_owned());
+        Ok(work)
     }
 }
 
@@ -69,8 +89,15 @@ impl Work {
             ip: client.ip.map(|ip| ip.to_string()),
             user_agent: client.user_agent.clone(),
             created_at: at,
+            actor: self.actor.clone(),
         };
-        Ok(self.db.insert_event(&event).await?)
+        self.db.insert_event(&event).await?;
+        // Announced in the same transaction: a webhook exists exactly when its event does.
+        if let Some(webhook) = self.webhooks.as_ref().and_then(|_| webhook_of(&event)) {
+            self.db.queue_webhook(&webhook).await?;
+            self.webhook_queued = true;
+        }
+        Ok(())
     }
 
     /// Queues a message in the outbox; it is sent once the transaction commits.
@@ -101,8 +128,8 @@ impl Work {
         Ok(ids)
     }
 
-    /// Commits, then wakes the mail worker if mail was queued and announces
-    /// the revoked sessions.
+    /// Commits, then wakes the mail and webhook workers if mail or a webhook
+    /// was queued, and announces the revoked sessions.
     pub async fn commit(mut self) -> AccountResult<()> {
         if !self.revoked.is_empty() {
             self.revocations
@@ -112,6 +139,9 @@ impl Work {
         self.db.commit().await?;
         if self.mail_queued {
             self.outbox.wake();
+        }
+        if let Some(webhooks) = self.webhooks.filter(|_| self.webhook_queued) {
+            webhooks.wake();
         }
         if !self.revoked.is_empty() {
             self.revocations.announce_committed(&self.revoked).await;

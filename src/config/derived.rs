@@ -131,8 +131,16 @@ impl Config {
         {
             anyhow::bail!("INTROSPECTION_KEYS: every key must be at least 16 characters");
         }
+        if self
+            .admin_keys
+            .iter()
+            .any(|k| k.0.trim().chars().count() < 32)
+        {
+            anyhow::bail!("ADMIN_KEYS: every key must be at least 32 characters");
+        }
         self.configured_secrets_key()?;
         self.relying_party()?;
+        self.webhook_target()?;
         if self.access_token_ttl.is_zero() {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }

@@ -13,10 +13,12 @@ use url::Url;
 mod derived;
 mod parse;
 mod webauthn;
+mod webhooks;
 
 pub use parse::parse_duration;
 use parse::*;
 pub use webauthn::RelyingParty;
+pub use webhooks::WebhookTarget;
 
 /// Smallest argon2id parameters we accept (OWASP / RFC 9106 second recommendation).
 pub const ARGON2_MIN_M_COST: u32 = 19_456;
@@ -118,6 +120,22 @@ pub struct Config {
     #[arg(long, env = "MAIL_POLL_INTERVAL", value_name = "MAIL_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub mail_poll_interval: Duration,
 
+    /// Where audit events (sign-ups, logins, revocations, …) are POSTed as
+    /// webhooks signed with WEBHOOK_SECRET. Unset: webhooks are off. Retries
+    /// follow MAIL_RETRY_BASE, MAIL_MAX_ATTEMPTS and MAIL_POLL_INTERVAL.
+    #[arg(long, env = "WEBHOOK_URL", value_name = "WEBHOOK_URL", value_parser = parse_base_url, hide_env_values = true)]
+    pub webhook_url: Option<Url>,
+
+    /// The secret that signs webhooks: `whsec_` + base64 of 24 to 64 random bytes
+    /// (the Standard Webhooks format; `echo whsec_$(openssl rand -base64 32)`).
+    #[arg(
+        long,
+        env = "WEBHOOK_SECRET",
+        value_name = "WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<Secret>,
+
     /// Comma-separated secrets that other services present (as a Bearer token) to
     /// call POST /introspect. Unset: introspection is refused.
     #[arg(
@@ -128,6 +146,18 @@ pub struct Config {
         hide_env_values = true
     )]
     pub introspection_keys: Vec<Secret>,
+
+    /// Comma-separated keys (32+ characters each) for the Admin API under /admin/,
+    /// sent as a Bearer token; named `env:1`, `env:2`… in the audit trail. Keys
+    /// made with `auth-service admin-keys create` work as well.
+    #[arg(
+        long,
+        env = "ADMIN_KEYS",
+        value_name = "ADMIN_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub admin_keys: Vec<Secret>,
 
     /// Lifetime of an access token.
     #[arg(long, env = "ACCESS_TOKEN_TTL", value_name = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]

@@ -128,7 +128,12 @@ fn grpc_code(e: &AccountError) -> (Code, &'static str) {
             Code::InvalidArgument,
             "One or more fields are invalid (see the BadRequest details).",
         ),
-        SessionNotFound | PasskeyNotFound => (Code::NotFound, "No such resource."),
+        SessionNotFound | PasskeyNotFound | UserNotFound => (Code::NotFound, "No such resource."),
+        InvalidAdminKey => (
+            Code::Unauthenticated,
+            "Send an admin key as `authorization: Bearer …` metadata.",
+        ),
+        AccountDisabled => (Code::FailedPrecondition, "This account is disabled."),
         InvalidPasskey => (
             Code::InvalidArgument,
             "The passkey could not be registered.",

@@ -2,6 +2,9 @@
 //! Routes and spec come from one source (utoipa-axum's `routes!`). Each handler
 //! extracts, calls one method of the core ([`Accounts`]) and maps the outcome.
 
+pub mod admin_import_routes;
+pub mod admin_routes;
+pub mod admin_schemas;
 pub mod auth_routes;
 pub mod email_routes;
 pub mod extract;
@@ -65,6 +68,7 @@ pub struct AppState {
         (name = "introspection", description = "For other services: is this token live?"),
         (name = "keys", description = "Public keys for verifying access tokens"),
         (name = "ops", description = "Health checks"),
+        (name = "admin", description = "For operators (Bearer = an admin key): users, import, the audit trail"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +84,10 @@ impl Modify for BearerScheme {
         let mut service = Http::new(HttpAuthScheme::Bearer);
         service.description = Some("A key from INTROSPECTION_KEYS".into());
         components.add_security_scheme("service_key", SecurityScheme::Http(service));
+        let mut admin = Http::new(HttpAuthScheme::Bearer);
+        admin.description =
+            Some("A key from ADMIN_KEYS, or made with `auth-service admin-keys create`".into());
+        components.add_security_scheme("admin_key", SecurityScheme::Http(admin));
     }
 }
 
@@ -115,6 +123,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jwks_routes::jwks))
         .routes(routes!(health_routes::healthz))
         .routes(routes!(health_routes::readyz))
+        .routes(routes!(admin_routes::list_users, admin_routes::create_user))
+        .routes(routes!(
+            admin_routes::get_user,
+            admin_routes::update_user,
+            admin_routes::delete_user
+        ))
+        .routes(routes!(admin_routes::logout_user))
+        .merge(admin_import_routes::import_router())
+        .routes(routes!(admin_import_routes::events))
 }
 
 /// The OpenAPI document, as served at /openapi.json and written to openapi.yaml.

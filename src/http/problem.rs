@@ -241,6 +241,18 @@ fn account_status(e: &AccountError) -> (StatusCode, String) {
             StatusCode::SERVICE_UNAVAILABLE,
             "Passkeys are not available on this server.".into(),
         ),
+        InvalidAdminKey => (
+            StatusCode::UNAUTHORIZED,
+            "Send an admin key (from ADMIN_KEYS or `auth-service admin-keys create`) as a Bearer token.".into(),
+        ),
+        AccountDisabled => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled.".into(),
+        ),
+        UserNotFound => (
+            StatusCode::NOT_FOUND,
+            "No such resource.".into(),
+        ),
         Busy => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many password checks are waiting. Try again in a moment.".into(),
@@ -306,6 +318,7 @@ impl IntoResponse for ApiError {
             ApiError::Account(AccountError::InvalidServiceKey) => {
                 Some(r#"Bearer realm="introspection""#)
             }
+            ApiError::Account(AccountError::InvalidAdminKey) => Some(r#"Bearer realm="admin""#),
             _ => None,
         };
         let busy = matches!(self, ApiError::Account(AccountError::Busy));

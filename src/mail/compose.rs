@@ -18,13 +18,16 @@ pub enum MailKind {
     VerifyEmail,
     PasswordReset,
     AccountExists,
+    /// An operator made the account without a password: a link to choose one.
+    SetPassword,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 3] = [
+    const ALL: [MailKind; 4] = [
         MailKind::VerifyEmail,
         MailKind::PasswordReset,
         MailKind::AccountExists,
+        MailKind::SetPassword,
     ];
 
     fn template(self) -> &'static str {
@@ -32,6 +35,7 @@ impl MailKind {
             MailKind::VerifyEmail => "verify_email",
             MailKind::PasswordReset => "password_reset",
             MailKind::AccountExists => "account_exists",
+            MailKind::SetPassword => "set_password",
         }
     }
 }

@@ -21,14 +21,12 @@ use tokio_util::sync::CancellationToken;
 use super::compose::LINK_TOKEN_PLACEHOLDER;
 use super::transport::SMTP_TIMEOUT;
 use super::{Email, Mailer};
-use crate::clock::Clock;
+use crate::clock::{Clock, backoff};
 use crate::secrets::{Purpose, SecretsKey};
 use crate::store::{OutboxRow, Store};
 
 /// Messages claimed per round.
 const BATCH: u32 = 20;
-/// Longest wait between two attempts of one message.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// Wakes this instance's worker when a commit queued mail, so it is sent at
 /// once rather than at the next poll.
@@ -153,24 +151,5 @@ impl OutboxWorker {
     fn retry_at(&self, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
         let wait = backoff(self.retry_base, attempts);
         now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
-    }
-}
-
-/// Wait after the `attempts`-th failure: `base`, doubled for every attempt after
-/// the first, at most an hour.
-fn backoff(base: Duration, attempts: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
-    base.saturating_mul(factor).min(MAX_BACKOFF)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let base = std::time::Duration::from_secs(15);
-        let wait = |attempts: u32| super::backoff(base, attempts).as_secs();
-        assert_eq!([wait(1), wait(2), wait(3), wait(4)], [15, 30, 60, 120]);
-        assert_eq!(wait(12), 3600);
-        assert_eq!(wait(40), 3600);
     }
 }

@@ -38,7 +38,8 @@ where
         sqlx::query_as(
             "insert into users (id, email, email_key, password_hash, name, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $6)
-             returning id, email, password_hash, name, email_verified_at, created_at, updated_at",
+             returning id, email, password_hash, name, email_verified_at, created_at, updated_at,
+                       disabled_at",
         )
         .bind(user.id)
         .bind(user.email.as_str())
@@ -64,7 +65,9 @@ where
         c: &mut DB::Connection,
         email: &str,
     ) -> StoreResult<Option<UserRow>> {
-        let sql = "select id, email, password_hash, name, email_verified_at, created_at, updated_at
+        let sql =
+            "select id, email, password_hash, name, email_verified_at, created_at, updated_at,
+                          disabled_at
                    from users where email_key = $1";
         Ok(sqlx::query_as(sql)
             .bind(email_key(email))
@@ -73,7 +76,9 @@ where
     }
 
     pub async fn user_by_id(c: &mut DB::Connection, id: Uuid) -> StoreResult<Option<UserRow>> {
-        let sql = "select id, email, password_hash, name, email_verified_at, created_at, updated_at
+        let sql =
+            "select id, email, password_hash, name, email_verified_at, created_at, updated_at,
+                          disabled_at
                    from users where id = $1";
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(c).await?)
     }
@@ -298,7 +303,7 @@ where
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SessionUserRow>> {
         let sql = "select u.id, u.email, u.password_hash, u.name, u.email_verified_at,
-                          u.created_at, u.updated_at,
+                          u.created_at, u.updated_at, u.disabled_at,
                           exists(select 1 from totp_credentials t
                                  where t.user_id = u.id and t.confirmed_at is not null)
                               as mfa_enabled

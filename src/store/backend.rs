@@ -1,5 +1,5 @@
 //! What differs between the two databases, in one small trait: how a write
-//! transaction begins and the two statements whose locking differs. Everything
+//! transaction begins and the statements whose locking differs. Everything
 //! else is the same SQL on both (`$n` placeholders, `returning`, `on conflict`),
 //! written once in the `*_sql.rs` files as functions generic over [`Backend`].
 
@@ -13,6 +13,8 @@ pub trait Backend: Database {
     const LOCK_REFRESH_TOKEN: &'static str;
     /// Claims due outbox rows that no other worker holds.
     const CLAIM_MAIL: &'static str;
+    /// Claims due webhook-outbox rows that no other worker holds.
+    const CLAIM_WEBHOOKS: &'static str;
     /// The oldest queued link request, locked until the transaction ends and
     /// skipped by other workers meanwhile.
     const NEXT_LINK_REQUEST: &'static str;

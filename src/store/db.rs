@@ -348,3 +348,7 @@ impl Db {
 
 // The statements of the second factor, in a file of their own.
 mod mfa_methods;
+// The statements of the webhook outbox, likewise.
+mod webhook_methods;
+// The statements of the Admin API.
+mod admin_methods;

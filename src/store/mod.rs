@@ -4,6 +4,7 @@
 //! statements its flow needs, and commits; which backend runs is known only here.
 
 mod account_sql;
+mod admin_sql;
 mod backend;
 mod db;
 mod mfa_sql;
@@ -13,6 +14,7 @@ mod postgres;
 mod record_sql;
 mod rows;
 mod sqlite;
+mod webhook_sql;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 

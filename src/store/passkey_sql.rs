@@ -46,7 +46,7 @@ where
         handle: Uuid,
     ) -> StoreResult<Option<UserRow>> {
         let sql = "select u.id, u.email, u.password_hash, u.name, u.email_verified_at,
-                          u.created_at, u.updated_at
+                          u.created_at, u.updated_at, u.disabled_at
                    from users u join passkey_user_handles h on h.user_id = u.id
                    where h.handle = $1";
         Ok(sqlx::query_as(sql).bind(handle).fetch_optional(c).await?)

@@ -37,8 +37,9 @@ where
 
     pub async fn insert_event(c: &mut DB::Connection, e: &NewEvent) -> StoreResult<()> {
         sqlx::query(
-            "insert into audit_events (id, user_id, kind, session_id, ip, user_agent, created_at, method)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "insert into audit_events (id, user_id, kind, session_id, ip, user_agent, created_at, method,
+                                       actor)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(Uuid::new_v4())
         .bind(e.user_id)
@@ -48,6 +49,7 @@ where
         .bind(e.user_agent.as_deref())
         .bind(e.created_at)
         .bind(e.method)
+        .bind(e.actor.as_deref())
         .execute(c)
         .await?;
         Ok(())

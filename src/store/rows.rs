@@ -8,6 +8,9 @@ use uuid::Uuid;
 pub enum StoreError {
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// An admin key of this name exists already.
+    #[error("an admin key with this name already exists")]
+    AdminKeyNameTaken,
     /// The credential id of a new passkey is registered already (to anyone).
     #[error("this passkey is registered already")]
     PasskeyTaken,
@@ -52,6 +55,8 @@ pub struct UserRow {
     pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set while an operator has the account disabled.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// The user of an active session, and whether they have a confirmed second factor.
@@ -177,6 +182,8 @@ pub struct NewEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The admin key's name for an operator's action; `None` otherwise.
+    pub actor: Option<String>,
 }
 
 /// A recorded audit event.
@@ -212,6 +219,28 @@ pub struct OutboxRow {
     pub body_text: String,
     pub body_html: String,
     pub sealed_token: Option<Vec<u8>>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A webhook for the webhook outbox, its body already made by the core.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// The `webhook-id` of every attempt.
+    pub id: String,
+    pub event_type: &'static str,
+    /// The JSON body.
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A webhook claimed from the webhook outbox for one delivery attempt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookRow {
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    /// Attempts so far, this one included.
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
 }
@@ -273,4 +302,50 @@ pub struct NewChallenge<'a> {
     pub state: &'a str,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A user as operators see it: the row, with its sign-in state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AdminUserRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub mfa_enabled: bool,
+    /// Sessions neither revoked nor expired.
+    pub active_sessions: i64,
+}
+
+/// A recorded audit event of any user, with who did it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AdminEventRow {
+    #[sqlx(flatten)]
+    pub event: EventRow,
+    pub user_id: Option<Uuid>,
+    pub actor: Option<String>,
+}
+
+/// Which events GET /admin/events reads (each `None`: any).
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub user_id: Option<Uuid>,
+    pub kind: Option<String>,
+    /// Strictly older than this event.
+    pub before: Option<Uuid>,
+}
+
+/// A key for the Admin API, stored by its SHA-256 only.
+pub struct NewAdminKey<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub digest: TokenDigest,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The changes an operator makes to a user, as the values to store.
+pub struct UserUpdate<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
 }

@@ -80,6 +80,17 @@ impl Backend for Sqlite {
          returning id, recipient, subject, body_text, body_html, sealed_token, attempts,
                    created_at";
 
+    /// The write lock of the transaction keeps two claims from overlapping.
+    const CLAIM_WEBHOOKS: &'static str =
+        "update webhook_outbox set locked_until = $2, attempts = attempts + 1
+         where id in (
+             select id from webhook_outbox
+             where sent_at is null and dead_at is null and next_attempt_at <= $1
+               and (locked_until is null or locked_until <= $1)
+             order by created_at, id
+             limit $3)
+         returning id, event_type, payload, attempts, created_at";
+
     /// The write lock of the transaction keeps two workers from taking one request.
     const NEXT_LINK_REQUEST: &'static str =
         "select id, purpose, email, ip, user_agent, created_at from link_requests

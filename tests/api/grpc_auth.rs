@@ -326,3 +326,19 @@ async fn messages_over_the_size_limit_are_refused() {
         .expect_err("too large");
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 }
+
+#[tokio::test]
+async fn a_disabled_account_is_failed_precondition_after_the_right_password() {
+    let app = spawn_admin_app(&[]).await;
+    let mut auth = app.auth_service().await;
+    let email = app.verified_user().await;
+    let id = app.user_id_of(&email).await;
+    app.admin_patched(&id, &json!({"disabled": true})).await;
+    let wrong = auth.login(login_request(&email, "not the password")).await;
+    assert_refused(wrong, GRPC_INVALID_CREDENTIALS);
+    let right = auth.login(login_request(&email, PASSWORD)).await;
+    assert_refused(right, GRPC_ACCOUNT_DISABLED);
+    app.login(&email, PASSWORD)
+        .await
+        .assert_problem(ACCOUNT_DISABLED);
+}

@@ -1,19 +1,23 @@
 //! What tests do with the app: requests and replies, users and sessions, tokens,
 //! mail, and the exact problems errors must be. `use crate::helpers::*` brings it all.
 
+mod admin;
 mod app;
 mod authenticator;
 mod grpc;
 mod mail;
 mod mfa;
 mod problems;
+mod webhooks;
 
+pub use admin::*;
 pub use app::*;
 pub use authenticator::*;
 pub use grpc::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;
+pub use webhooks::*;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

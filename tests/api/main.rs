@@ -9,6 +9,12 @@ mod helpers;
 mod private_redis;
 mod smtp;
 
+mod admin_events;
+mod admin_import;
+mod admin_keys;
+mod admin_migration;
+mod admin_sessions;
+mod admin_users;
 mod architecture;
 mod audit;
 mod backends;
@@ -39,3 +45,4 @@ mod secrets;
 mod sessions;
 mod tokens;
 mod verify_email;
+mod webhooks;

@@ -25,6 +25,16 @@ impl HashMemory {
         }
         &mut self.blocks[..count]
     }
+
+    /// Gives back memory beyond what `params` needs: an imported hash may have
+    /// grown the buffer far past the configured cost for its one check.
+    pub fn keep_at_most(&mut self, params: &Params) {
+        let count = params.block_count();
+        if self.blocks.len() > count {
+            self.blocks.truncate(count);
+            self.blocks.shrink_to_fit();
+        }
+    }
 }
 
 /// Hashes `password` with a fresh random salt into a PHC string

@@ -5,6 +5,7 @@
 mod access_tokens;
 mod argon2_buffer;
 mod hashing_threads;
+pub mod imported_hashes;
 pub mod one_time_codes;
 mod opaque_tokens;
 mod password_hasher;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use argon2::Params;
 use argon2::password_hash::phc::PasswordHash;
 
-use super::argon2_buffer;
 pub use super::hashing_threads::HashError;
 use super::hashing_threads::HashingThreads;
+use super::{argon2_buffer, imported_hashes};
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
@@ -76,11 +76,16 @@ impl PasswordHasherPool {
         let stored = stored.unwrap_or_else(|| self.dummy_hash.to_string());
         self.threads
             .run(move |memory| {
+                if imported_hashes::is_bcrypt(&stored) {
+                    return verify_bcrypt(&password, &stored, known);
+                }
                 let Ok(parsed) = PasswordHash::new(&stored) else {
                     tracing::error!("stored password hash is not a PHC string");
                     return Verified::No;
                 };
-                if !argon2_buffer::matches(&parsed, password.as_bytes(), memory) || !known {
+                let matched = argon2_buffer::matches(&parsed, password.as_bytes(), memory);
+                memory.keep_at_most(&wanted);
+                if !matched || !known {
                     return Verified::No;
                 }
                 let weaker = match Params::try_from(&parsed) {
@@ -99,6 +104,20 @@ impl PasswordHasherPool {
                 }
             })
             .await
+    }
+}
+
+/// Checks a bcrypt hash (imported from another system): a match always asks
+/// for a rehash into the service's argon2id. One above the import's cost ceiling
+/// is not checked at all (it cannot have come in through the import).
+fn verify_bcrypt(password: &str, stored: &str, known: bool) -> Verified {
+    if imported_hashes::check(stored).is_err() {
+        tracing::error!("stored bcrypt hash is malformed or above the cost ceiling");
+        return Verified::No;
+    }
+    match bcrypt::verify(password.as_bytes(), stored) {
+        Ok(true) if known => Verified::YesRehash,
+        _ => Verified::No,
     }
 }
 
@@ -128,6 +147,28 @@ mod tests {
         assert_eq!(rehash.expect("verify"), Verified::YesRehash);
         let unknown = weak.verify("anything".into(), None).await;
         assert_eq!(unknown.expect("verify"), Verified::No);
+    }
+
+    #[tokio::test]
+    async fn imported_argon2i_and_bcrypt_hashes_verify_and_ask_for_a_rehash() {
+        let pool = PasswordHasherPool::new(19_456, 2, 1, 1, 8)
+            .await
+            .expect("pool");
+        let bcrypt = bcrypt::hash("correct horse", 4).expect("bcrypt");
+        let params = Params::new(8_192, 3, 2, None).expect("params");
+        let argon2i =
+            argon2::Argon2::new(argon2::Algorithm::Argon2i, argon2::Version::V0x13, params);
+        let argon2i = argon2::PasswordHasher::hash_password(&argon2i, b"correct horse")
+            .expect("argon2i")
+            .to_string();
+        for hash in [bcrypt, argon2i] {
+            let right = pool
+                .verify("correct horse".into(), Some(hash.clone()))
+                .await;
+            assert_eq!(right.expect("verify"), Verified::YesRehash, "{hash}");
+            let wrong = pool.verify("wrong horse".into(), Some(hash.clone())).await;
+            assert_eq!(wrong.expect("verify"), Verified::No, "{hash}");
+        }
     }
 
     /// The pen-test: callers that time out (or whose client went away) must not

@@ -56,6 +56,9 @@ impl Accounts {
             .verify_passkey_assertion(challenge_id, credential, client)
             .await?;
         let user = login.user;
+        if user.disabled_at.is_some() {
+            return Err(AccountError::AccountDisabled);
+        }
         if self.config.require_email_verification && user.email_verified_at.is_none() {
             return Err(AccountError::EmailNotVerified);
         }

@@ -61,7 +61,8 @@ pub enum TestDatabase {
 }
 
 impl TestDatabase {
-    fn create() -> TestDatabase {
+    /// A name for a new database (created by the first app that connects).
+    pub fn create() -> TestDatabase {
         let id = uuid::Uuid::new_v4().simple();
         match backend() {
             Backend::Postgres => TestDatabase::Postgres {
@@ -186,6 +187,11 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     spawn_on(TestDatabase::create(), true, extra).await
+}
+
+/// An app on a database the test prepared itself (removed when the app is dropped).
+pub async fn spawn_app_on(database: TestDatabase, extra: &[&str]) -> TestApp {
+    spawn_on(database, true, extra).await
 }
 
 /// Another app on the same database as `other` (a restart, or a second instance).

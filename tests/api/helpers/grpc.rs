@@ -88,6 +88,11 @@ pub const GRPC_EMAIL_NOT_VERIFIED: Refusal = refusal(
     "email_not_verified",
     "Confirm your email address before logging in.",
 );
+pub const GRPC_ACCOUNT_DISABLED: Refusal = refusal(
+    Code::FailedPrecondition,
+    "account_disabled",
+    "This account is disabled.",
+);
 pub const GRPC_EMAIL_TAKEN: Refusal = refusal(
     Code::AlreadyExists,
     "email_taken",

@@ -1,0 +1,103 @@
+//! The webhook worker: delivers queued webhooks with retries and exponential
+//! backoff, on the mail outbox's schedule (MAIL_RETRY_BASE, MAIL_MAX_ATTEMPTS,
+//! MAIL_POLL_INTERVAL).
+//!
+//! It claims due rows with a lease, so that several instances sharing the
+//! database never hold (and so never send) the same one; every attempt carries
+//! the row's id as `webhook-id` and the time of the attempt as
+//! `webhook-timestamp`. A webhook that fails `max_attempts` times is marked dead
+//! and logged; its row is kept.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::sender::HTTP_TIMEOUT;
+use super::{Sender, WebhookSignal};
+use crate::clock::{Clock, backoff};
+use crate::store::{Store, WebhookRow};
+
+/// Webhooks claimed per round.
+const BATCH: u32 = 10;
+
+pub struct WebhookWorker {
+    pub store: Store,
+    pub sender: Sender,
+    pub signal: WebhookSignal,
+    pub clock: Clock,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub poll_interval: Duration,
+}
+
+impl WebhookWorker {
+    /// Runs until `stop` is cancelled: a round at start (webhooks left from
+    /// before a restart), then one whenever this instance queues a webhook or
+    /// the poll interval passes (webhooks of other instances, retries due).
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            if let Err(e) = self.deliver_due(&stop).await {
+                tracing::error!(error = format!("{e:#}"), "webhook round failed");
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = self.signal.woken() => {}
+                () = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Claims and sends due webhooks until none is left.
+    async fn deliver_due(&self, stop: &CancellationToken) -> anyhow::Result<()> {
+        loop {
+            let now = self.clock.now();
+            // The lease outlives a whole batch of the slowest attempts, so no
+            // other worker takes a webhook of it before it is sent.
+            let lease = HTTP_TIMEOUT * (BATCH + 2);
+            let lease_until = now + chrono::Duration::from_std(lease)?;
+            let mut db = self.store.begin().await?;
+            let batch = db.claim_webhooks(now, lease_until, BATCH).await?;
+            db.commit().await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for row in batch {
+                self.deliver(row).await?;
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, row: WebhookRow) -> anyhow::Result<()> {
+        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        let (id, kind) = (row.id.as_str(), row.event_type.as_str());
+        let timestamp = self.clock.now().timestamp();
+        let outcome = self.sender.send(id, &row.payload, timestamp).await;
+        let now = self.clock.now();
+        let mut db = self.store.connection().await?;
+        match outcome {
+            Ok(()) => {
+                db.webhook_sent(id, now).await?;
+                tracing::debug!(webhook = id, kind, "webhook delivered");
+            }
+            Err(reason) if attempts >= self.max_attempts => {
+                db.webhook_failed(id, &reason, None, now).await?;
+                tracing::error!(webhook = id, kind, attempts, %reason, "webhook dead: giving up");
+            }
+            Err(reason) => {
+                let retry_at = self.retry_at(attempts, now);
+                db.webhook_failed(id, &reason, Some(retry_at), now).await?;
+                tracing::warn!(webhook = id, kind, attempts, %retry_at, %reason, "webhook not delivered; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    fn retry_at(&self, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
+        let wait = backoff(self.retry_base, attempts);
+        now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+    }
+}
