@@ -131,7 +131,7 @@ impl AccountError {
             PasskeysUnavailable => "passkeys_unavailable",
             Busy => "service_unavailable",
             RateLimited(_) => "rate_limited",
-            Unavailable => "unavailable",
+            Unavailable => "service_unavailable",
             Internal(_) => "internal_error",
         }
     }

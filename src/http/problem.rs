@@ -138,7 +138,7 @@ impl ApiError {
             ),
             Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                "service_unavailable",
                 "The service cannot reach its database.".into(),
             ),
             Internal(_) => (

@@ -75,7 +75,7 @@ async fn an_unreachable_database_is_unavailable_on_both_doors() {
         &status,
         Refusal {
             code: Code::Unavailable,
-            error_code: "unavailable",
+            error_code: "service_unavailable",
             message: "The service cannot reach its database.",
         },
     );

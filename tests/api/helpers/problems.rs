@@ -110,8 +110,11 @@ pub const METHOD_NOT_ALLOWED: Problem = Problem::new(
     "method_not_allowed",
     "This method is not allowed on this resource.",
 );
-pub const UNAVAILABLE: Problem =
-    Problem::new(503, "unavailable", "The service cannot reach its database.");
+pub const UNAVAILABLE: Problem = Problem::new(
+    503,
+    "service_unavailable",
+    "The service cannot reach its database.",
+);
 /// Too many password checks already wait for a hashing slot (sent with `Retry-After`).
 pub const HASHING_BUSY: Problem = Problem::new(
     503,
