@@ -43,6 +43,7 @@ use mail::{Mailer, OutboxSignal, OutboxWorker};
 use revocations::Revocations;
 use secrets::SecretsKey;
 use store::Store;
+use telemetry::metrics::Metrics;
 use templates::Templates;
 use webhooks::WebhookWorker;
 
@@ -72,6 +73,7 @@ impl Application {
         let signal = OutboxSignal::default();
         let limiter = Limiter::build(&config, clock.clone()).await?;
         let stop = tokio_util::sync::CancellationToken::new();
+        let metrics = Metrics::new();
         let revocations =
             Revocations::start(&store, config.redis_url.as_ref(), stop.clone()).await?;
         let accounts = Accounts::build(accounts::Parts {
@@ -83,6 +85,7 @@ impl Application {
             limits: limiter,
             revocations: Arc::new(revocations),
             clock: clock.clone(),
+            metrics: metrics.clone(),
         })
         .await?;
         let webhooks = webhook_worker(&config, &store, &accounts, &clock)?;
@@ -95,6 +98,7 @@ impl Application {
             max_attempts: config.mail_max_attempts,
             retry_base: config.mail_retry_base,
             poll_interval: config.mail_poll_interval,
+            metrics,
         };
         let addr = config.listen_addr();
         let listener = tokio::net::TcpListener::bind(addr)
@@ -171,6 +175,8 @@ impl Application {
         let requests = tokio::spawn(requests);
         let worker = tokio::spawn(self.worker.run(stop.clone()));
         let webhooks = self.webhooks.map(|w| tokio::spawn(w.run(stop.clone())));
+        let metrics = self.state.accounts.metrics().clone();
+        let upkeep = tokio::spawn(metrics.run_upkeep(stop.clone()));
         // Both doors stop on the same signal (and either one failing stops the other).
         let closing = tokio_util::sync::CancellationToken::new();
         let signal = tokio::spawn({
@@ -215,6 +221,7 @@ impl Application {
         if worker.await.is_err() {
             tracing::error!("mail worker panicked");
         }
+        let _ = upkeep.await;
         if let Some(webhooks) = webhooks
             && webhooks.await.is_err()
         {
@@ -244,6 +251,7 @@ fn webhook_worker(
         max_attempts: config.mail_max_attempts,
         retry_base: config.mail_retry_base,
         poll_interval: config.mail_poll_interval,
+        metrics: accounts.metrics().clone(),
     }))
 }
 

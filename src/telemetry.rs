@@ -1,4 +1,6 @@
-//! Logging set-up.
+//! Logging set-up, and the metrics ([`metrics`]).
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -38,6 +38,17 @@ impl Accounts {
         password: String,
         client: &ClientContext,
     ) -> AccountResult<LoginOutcome> {
+        let result = self.password_login(email, password, client).await;
+        self.count_login("password", &result);
+        result
+    }
+
+    async fn password_login(
+        &self,
+        email: &str,
+        password: String,
+        client: &ClientContext,
+    ) -> AccountResult<LoginOutcome> {
         input::login(email, &password)?;
         self.limit_client(Policy::Login, client).await?;
         InvalidField::reject_nul("email", email)?;

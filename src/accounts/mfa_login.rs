@@ -48,6 +48,17 @@ impl Accounts {
         factor: SecondFactor,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        let result = self.second_step(mfa_token, factor, client).await;
+        self.count_login("mfa", &result);
+        result
+    }
+
+    async fn second_step(
+        &self,
+        mfa_token: &str,
+        factor: SecondFactor,
+        client: &ClientContext,
+    ) -> AccountResult<TokenPair> {
         self.limit_client(crate::limits::Policy::LoginMfa, client)
             .await?;
         let now = self.clock.now();

@@ -29,6 +29,7 @@ mod passwords;
 mod policy;
 mod refresh;
 mod registration;
+mod scrape;
 mod sessions;
 mod signing_keys;
 mod throttle;
@@ -64,6 +65,7 @@ use crate::mail::{Composer, OutboxSignal};
 use crate::revocations::Revocations;
 use crate::secrets::SecretsKey;
 use crate::store::Store;
+use crate::telemetry::metrics::Metrics;
 use crate::templates::Templates;
 use crate::webhooks::WebhookSignal;
 use crypto::{JwtKeys, PasswordHasherPool};
@@ -89,6 +91,8 @@ pub struct Accounts {
     revocations: Arc<Revocations>,
     /// Wakes the webhook worker; `None`: webhooks are off.
     webhooks: Option<WebhookSignal>,
+    /// Counts outcomes (logins, refreshes, rate limits, hashing) for GET /metrics.
+    metrics: Metrics,
 }
 
 /// What the core is built from: the pieces the wiring in `lib.rs` makes.
@@ -101,6 +105,7 @@ pub struct Parts {
     pub limits: Limiter,
     pub revocations: Arc<Revocations>,
     pub clock: Clock,
+    pub metrics: Metrics,
 }
 
 impl Accounts {
@@ -115,6 +120,7 @@ impl Accounts {
             limits,
             revocations,
             clock,
+            metrics,
         } = parts;
         let keys = signing_keys::load(&config, &store, clock.now()).await?;
         let hasher = PasswordHasherPool::new(
@@ -123,6 +129,7 @@ impl Accounts {
             config.argon2_parallelism,
             config.max_concurrent_hashes(),
             config.max_queued_hashes(),
+            metrics.clone(),
         )
         .await?;
         let composer = Composer::new(templates, &config.product_name)?;
@@ -148,6 +155,7 @@ impl Accounts {
             link_requests_queued: tokio::sync::Notify::new(),
             revocations,
             webhooks,
+            metrics,
         })
     }
 

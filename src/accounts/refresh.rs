@@ -17,6 +17,7 @@ use super::error::AccountError;
 use super::input;
 use super::outcomes::{ClientContext, TokenPair};
 use super::policy::{RefreshDecision, RefreshState};
+use super::scrape::outcome_of;
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
 use crate::limits::Policy;
@@ -32,15 +33,43 @@ pub(super) struct Accepted {
     pub live: bool,
 }
 
+/// What a presented refresh token turned out to be.
+enum Presented {
+    Accepted(Box<Accepted>),
+    /// Unknown, malformed, expired or revoked.
+    Refused,
+    /// Rotated before the grace period: the session is revoked (committed).
+    Reused,
+}
+
 impl Accounts {
     /// Exchanges a refresh token for a new pair of the same session: a live token
     /// is rotated; one rotated within the grace period gets the same successor
-    /// again; one rotated before it revokes the session.
+    /// again; one rotated before it revokes the session. Each outcome is counted.
     pub async fn refresh(
         &self,
         refresh_token: &str,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        let (result, outcome) = match self.rotate(refresh_token, client).await {
+            Ok(Ok((pair, outcome))) => (Ok(pair), outcome),
+            Ok(Err(refused)) => (Err(AccountError::InvalidRefreshToken), refused),
+            Err(e) => {
+                let outcome = outcome_of(&e);
+                (Err(e), outcome)
+            }
+        };
+        self.metrics.refresh(outcome);
+        result
+    }
+
+    /// The new pair and `rotated` or `grace`; or, for a token the policy
+    /// refuses, `Err` with `invalid` or `reuse_detected`.
+    async fn rotate(
+        &self,
+        refresh_token: &str,
+        client: &ClientContext,
+    ) -> AccountResult<Result<(TokenPair, &'static str), &'static str>> {
         input::required("refresh_token", refresh_token)?;
         self.limit_client(Policy::Refresh, client).await?;
         let now = self.clock.now();
@@ -49,9 +78,14 @@ impl Accounts {
             locked,
             idle_expires_at,
             live,
-        } = self
-            .accept_refresh_token(refresh_token, client, now)
-            .await?;
+        } = match self
+            .present_refresh_token(refresh_token, client, now)
+            .await?
+        {
+            Presented::Accepted(accepted) => *accepted,
+            Presented::Refused => return Ok(Err("invalid")),
+            Presented::Reused => return Ok(Err("reuse_detected")),
+        };
         let successor = OpaqueToken::successor_of(refresh_token, &self.secrets);
         let session = locked.session_id;
         if live {
@@ -70,7 +104,8 @@ impl Accounts {
         let method = work.session_auth_method(session).await?;
         let method = AuthMethod::parse(method.as_deref().unwrap_or_default());
         work.commit().await?;
-        self.token_pair(&user, session, method, successor.plaintext, now)
+        let pair = self.token_pair(&user, session, method, successor.plaintext, now)?;
+        Ok(Ok((pair, if live { "rotated" } else { "grace" })))
     }
 
     /// Begins a transaction, locks the presented token and asks the policy.
@@ -82,29 +117,44 @@ impl Accounts {
         client: &ClientContext,
         now: DateTime<Utc>,
     ) -> AccountResult<Accepted> {
+        match self
+            .present_refresh_token(refresh_token, client, now)
+            .await?
+        {
+            Presented::Accepted(accepted) => Ok(*accepted),
+            Presented::Refused | Presented::Reused => Err(AccountError::InvalidRefreshToken),
+        }
+    }
+
+    async fn present_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientContext,
+        now: DateTime<Utc>,
+    ) -> AccountResult<Presented> {
         if !looks_like_token(refresh_token) {
-            return Err(AccountError::InvalidRefreshToken);
+            return Ok(Presented::Refused);
         }
         let mut work = self.begin().await?;
         let presented = TokenHash::of(refresh_token);
         let Some(locked) = work.lock_refresh_token(&presented.0).await? else {
-            return Err(AccountError::InvalidRefreshToken);
+            return Ok(Presented::Refused);
         };
         let (idle_expires_at, live) = match self.policy.decide(&RefreshState::from(&locked), now) {
             RefreshDecision::Rotate { idle_expires_at } => (idle_expires_at, true),
             RefreshDecision::GraceReissue { idle_expires_at } => (idle_expires_at, false),
-            RefreshDecision::Refuse => return Err(AccountError::InvalidRefreshToken),
+            RefreshDecision::Refuse => return Ok(Presented::Refused),
             RefreshDecision::RevokeForReuse => {
                 self.revoke_for_reuse(work, &locked, client, now).await?;
-                return Err(AccountError::InvalidRefreshToken);
+                return Ok(Presented::Reused);
             }
         };
-        Ok(Accepted {
+        Ok(Presented::Accepted(Box::new(Accepted {
             work,
             locked,
             idle_expires_at,
             live,
-        })
+        })))
     }
 
     /// A rotated token came back after the grace period: it leaked, so the whole

@@ -7,10 +7,24 @@ use uuid::Uuid;
 use super::outcomes::ClientContext;
 use super::policy::KNOWN_CLIENT_FOR;
 use super::{AccountResult, Accounts};
-use crate::limits::{Policy, Subject};
+use crate::limits::{Policy, Refusal, Subject};
 use crate::store::UserRow;
 
 impl Accounts {
+    /// Spends one request of `subject`'s budget under `policy`.
+    async fn spend(&self, policy: Policy, subject: &Subject) -> AccountResult<()> {
+        Ok(self.spend_counted(policy, subject).await?)
+    }
+
+    /// The limiter's answer; a refusal is counted by its policy.
+    async fn spend_counted(&self, policy: Policy, subject: &Subject) -> Result<(), Refusal> {
+        let answer = self.limits.check(policy, subject).await;
+        if let Err(refusal) = &answer {
+            self.metrics.rate_limited(refusal.policy);
+        }
+        answer
+    }
+
     /// Spends one request of the client's budget under `policy`. A client
     /// without an address (no door gave one) has no per-IP budget.
     pub(super) async fn limit_client(
@@ -19,7 +33,7 @@ impl Accounts {
         client: &ClientContext,
     ) -> AccountResult<()> {
         match client.ip {
-            Some(ip) => Ok(self.limits.check(policy, &Subject::ip(ip)).await?),
+            Some(ip) => self.spend(policy, &Subject::ip(ip)).await,
             None => Ok(()),
         }
     }
@@ -27,7 +41,7 @@ impl Accounts {
     /// Spends one request of the account's budget under `policy`, whether or not
     /// an account has this email (so a refusal reveals nothing).
     pub(super) async fn limit_account(&self, policy: Policy, email: &str) -> AccountResult<()> {
-        Ok(self.limits.check(policy, &Subject::account(email)).await?)
+        self.spend(policy, &Subject::account(email)).await
     }
 
     /// Spends one login attempt of the account's budget. Strangers share one
@@ -59,7 +73,7 @@ impl Accounts {
             Some(ip) => Subject::account_from(email, ip),
             None => Subject::account(email),
         };
-        Ok(self.limits.check(Policy::LoginAccount, &subject).await?)
+        self.spend(Policy::LoginAccount, &subject).await
     }
 
     /// Whether one more link mail may be queued for `recipient`: within its
@@ -68,8 +82,7 @@ impl Accounts {
     pub(super) async fn mail_allowed(&self, recipient: &str) -> bool {
         let to_recipient = Subject::account(recipient);
         if self
-            .limits
-            .check(Policy::MailRecipient, &to_recipient)
+            .spend_counted(Policy::MailRecipient, &to_recipient)
             .await
             .is_err()
         {
@@ -79,8 +92,7 @@ impl Accounts {
         // The total is asked only for mail its recipient may get, so that one
         // flooded address cannot spend everyone's mail.
         match self
-            .limits
-            .check(Policy::MailTotal, &Subject::everyone())
+            .spend_counted(Policy::MailTotal, &Subject::everyone())
             .await
         {
             Ok(()) => true,

@@ -13,6 +13,7 @@ pub mod health_routes;
 pub mod introspection_routes;
 pub mod jwks_routes;
 pub mod me_routes;
+pub mod metrics_routes;
 pub mod mfa_routes;
 pub mod middleware;
 pub mod pages;
@@ -67,7 +68,7 @@ pub struct AppState {
         (name = "account", description = "The logged-in user and their security events"),
         (name = "introspection", description = "For other services: is this token live?"),
         (name = "keys", description = "Public keys for verifying access tokens"),
-        (name = "ops", description = "Health checks"),
+        (name = "ops", description = "Health checks and metrics"),
         (name = "admin", description = "For operators (Bearer = an admin key): users, import, the audit trail"),
     )
 )]
@@ -123,6 +124,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jwks_routes::jwks))
         .routes(routes!(health_routes::healthz))
         .routes(routes!(health_routes::readyz))
+        .routes(routes!(metrics_routes::metrics))
         .routes(routes!(admin_routes::list_users, admin_routes::create_user))
         .routes(routes!(
             admin_routes::get_user,
@@ -146,5 +148,13 @@ pub fn app(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    middleware::apply(router, &state.config).with_state(state)
+    // Outermost, so that each request is timed whole and counted with the
+    // status it finally leaves with.
+    let count = axum::middleware::from_fn_with_state(
+        state.accounts.metrics().clone(),
+        metrics_routes::count_request,
+    );
+    middleware::apply(router, &state.config)
+        .layer(count)
+        .with_state(state)
 }

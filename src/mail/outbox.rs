@@ -24,6 +24,7 @@ use super::{Email, Mailer};
 use crate::clock::{Clock, backoff};
 use crate::secrets::{Purpose, SecretsKey};
 use crate::store::{OutboxRow, Store};
+use crate::telemetry::metrics::{Failure, Metrics, Queue};
 
 /// Messages claimed per round.
 const BATCH: u32 = 20;
@@ -56,6 +57,8 @@ pub struct OutboxWorker {
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub poll_interval: Duration,
+    /// Counts messages sent and failed sends.
+    pub metrics: Metrics,
 }
 
 impl OutboxWorker {
@@ -104,6 +107,7 @@ impl OutboxWorker {
             let reason = "the link's token does not unseal with this SECRETS_KEY";
             let mut db = self.store.connection().await?;
             db.mail_failed(id, reason, None, self.clock.now()).await?;
+            self.metrics.send_failed(Queue::Mail, Failure::Dead);
             tracing::error!(mail = %id, %subject, reason, "email dead: giving up (was SECRETS_KEY changed?)");
             return Ok(());
         };
@@ -111,12 +115,14 @@ impl OutboxWorker {
             Ok(()) => {
                 let mut db = self.store.connection().await?;
                 db.mail_sent(id, self.clock.now()).await?;
+                self.metrics.sent(Queue::Mail);
                 tracing::debug!(mail = %id, subject = %email.subject, "email sent");
             }
             Err(e) if e.permanent || attempts >= self.max_attempts => {
                 let now = self.clock.now();
                 let mut db = self.store.connection().await?;
                 db.mail_failed(id, &e.message, None, now).await?;
+                self.metrics.send_failed(Queue::Mail, Failure::Dead);
                 tracing::error!(mail = %id, subject = %email.subject, attempts, reason = %e.message, "email dead: giving up");
             }
             Err(e) => {
@@ -124,6 +130,7 @@ impl OutboxWorker {
                 let mut db = self.store.connection().await?;
                 db.mail_failed(id, &e.message, Some(retry_at), self.clock.now())
                     .await?;
+                self.metrics.send_failed(Queue::Mail, Failure::Retry);
                 tracing::warn!(mail = %id, subject = %email.subject, attempts, %retry_at, reason = %e.message, "email not sent; will retry");
             }
         }

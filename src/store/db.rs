@@ -352,3 +352,5 @@ mod mfa_methods;
 mod webhook_methods;
 // The statements of the Admin API.
 mod admin_methods;
+// How many messages wait in the outboxes (for the metrics).
+mod queue_depth_methods;

@@ -11,6 +11,7 @@ mod mfa_sql;
 mod notifications;
 mod passkey_sql;
 mod postgres;
+mod queue_depth_sql;
 mod record_sql;
 mod rows;
 mod sqlite;
@@ -23,6 +24,7 @@ use backend::{Backend, Link};
 
 pub use db::Db;
 pub use notifications::Notifications;
+pub use queue_depth_sql::QueueDepths;
 pub use rows::*;
 
 /// The database pool: PostgreSQL for production, an embedded SQLite file for zero set-up.

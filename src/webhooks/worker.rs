@@ -17,6 +17,7 @@ use super::sender::HTTP_TIMEOUT;
 use super::{Sender, WebhookSignal};
 use crate::clock::{Clock, backoff};
 use crate::store::{Store, WebhookRow};
+use crate::telemetry::metrics::{Failure, Metrics, Queue};
 
 /// Webhooks claimed per round.
 const BATCH: u32 = 10;
@@ -29,6 +30,8 @@ pub struct WebhookWorker {
     pub max_attempts: u32,
     pub retry_base: Duration,
     pub poll_interval: Duration,
+    /// Counts webhooks delivered and failed attempts.
+    pub metrics: Metrics,
 }
 
 impl WebhookWorker {
@@ -81,15 +84,18 @@ impl WebhookWorker {
         match outcome {
             Ok(()) => {
                 db.webhook_sent(id, now).await?;
+                self.metrics.sent(Queue::Webhooks);
                 tracing::debug!(webhook = id, kind, "webhook delivered");
             }
             Err(reason) if attempts >= self.max_attempts => {
                 db.webhook_failed(id, &reason, None, now).await?;
+                self.metrics.send_failed(Queue::Webhooks, Failure::Dead);
                 tracing::error!(webhook = id, kind, attempts, %reason, "webhook dead: giving up");
             }
             Err(reason) => {
                 let retry_at = self.retry_at(attempts, now);
                 db.webhook_failed(id, &reason, Some(retry_at), now).await?;
+                self.metrics.send_failed(Queue::Webhooks, Failure::Retry);
                 tracing::warn!(webhook = id, kind, attempts, %retry_at, %reason, "webhook not delivered; will retry");
             }
         }

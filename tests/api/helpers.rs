@@ -8,6 +8,7 @@ mod grpc;
 mod mail;
 mod mfa;
 mod problems;
+mod scrape;
 mod webhooks;
 
 pub use admin::*;
@@ -17,6 +18,7 @@ pub use grpc::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;
+pub use scrape::*;
 pub use webhooks::*;
 
 use std::collections::BTreeSet;

@@ -31,6 +31,7 @@ mod limits;
 mod link_requests;
 mod login;
 mod logout;
+mod metrics;
 mod mfa;
 mod openapi;
 mod outbox;

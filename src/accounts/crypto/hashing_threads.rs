@@ -16,6 +16,7 @@ use anyhow::anyhow;
 use tokio::sync::oneshot;
 
 use super::argon2_buffer::HashMemory;
+use crate::telemetry::metrics::Metrics;
 
 /// Why a hash did not run.
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +33,12 @@ type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
 #[derive(Clone)]
 pub struct HashingThreads {
     jobs: flume::Sender<Job>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read by the tests of the bound")
-    )]
     counters: Arc<Counters>,
+    /// Counts each hash's wait for a thread, and the callers turned away.
+    metrics: Metrics,
 }
 
-/// What the threads are doing, for the tests of the bound.
+/// What the threads are doing, for the metrics and the tests of the bound.
 #[derive(Default)]
 struct Counters {
     running: AtomicUsize,
@@ -48,7 +47,7 @@ struct Counters {
 
 impl HashingThreads {
     /// Starts `threads` hashing threads. They end when the last clone is dropped.
-    pub fn start(threads: usize, max_queued: usize) -> anyhow::Result<Self> {
+    pub fn start(threads: usize, max_queued: usize, metrics: Metrics) -> anyhow::Result<Self> {
         let (jobs, queue) = flume::bounded::<Job>(max_queued);
         let counters = Arc::new(Counters::default());
         for i in 0..threads.max(1) {
@@ -59,7 +58,11 @@ impl HashingThreads {
                 .spawn(move || serve(&queue, &counters))
                 .map_err(|e| anyhow!("cannot start a password hashing thread: {e}"))?;
         }
-        Ok(Self { jobs, counters })
+        Ok(Self {
+            jobs,
+            counters,
+            metrics,
+        })
     }
 
     /// Runs `work` on a hashing thread, in the caller's tracing span (so its log
@@ -71,20 +74,35 @@ impl HashingThreads {
     ) -> Result<T, HashError> {
         let (done, result) = oneshot::channel();
         let span = tracing::Span::current();
+        let (queued_at, metrics) = (std::time::Instant::now(), self.metrics.clone());
         let job: Job = Box::new(move |memory| {
             // The caller gave up while queued: nobody is waiting for this hash.
             if done.is_closed() {
                 return;
             }
+            metrics.hash_started(queued_at.elapsed());
             let _ = done.send(span.in_scope(|| work(memory)));
         });
         self.jobs.try_send(job).map_err(|e| match e {
-            flume::TrySendError::Full(_) => HashError::Busy,
+            flume::TrySendError::Full(_) => {
+                self.metrics.hash_rejected();
+                HashError::Busy
+            }
             flume::TrySendError::Disconnected(_) => anyhow!("password hashing stopped").into(),
         })?;
         result
             .await
             .map_err(|_| anyhow!("password hashing job failed").into())
+    }
+
+    /// Hashes waiting for a thread now.
+    pub fn queued(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Hashes running now.
+    pub fn running(&self) -> usize {
+        self.counters.running.load(Ordering::SeqCst)
     }
 
     /// The most hashes that ever ran at once.
@@ -132,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn past_the_queue_bound_callers_are_turned_away_at_once() {
-        let threads = HashingThreads::start(1, 1).expect("threads");
+        let threads = HashingThreads::start(1, 1, Metrics::new()).expect("threads");
         let running = Arc::new(AtomicUsize::new(0));
         let (release, gate) = flume::unbounded::<()>();
         let gated = |threads: &HashingThreads| {
@@ -168,7 +186,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_that_panics_frees_its_thread_for_the_next() {
-        let threads = HashingThreads::start(1, 4).expect("threads");
+        let threads = HashingThreads::start(1, 4, Metrics::new()).expect("threads");
         let failed = threads.run(|_| -> bool { panic!("argon2 broke") }).await;
         assert!(matches!(failed, Err(HashError::Failed(_))), "{failed:?}");
         assert!(threads.run(|_| true).await.expect("ran"));

@@ -14,6 +14,7 @@ use argon2::password_hash::phc::PasswordHash;
 pub use super::hashing_threads::HashError;
 use super::hashing_threads::HashingThreads;
 use super::{argon2_buffer, imported_hashes};
+use crate::telemetry::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
@@ -42,17 +43,23 @@ impl PasswordHasherPool {
         p_cost: u32,
         max_concurrent: usize,
         max_queued: usize,
+        metrics: Metrics,
     ) -> anyhow::Result<Self> {
         let params = Params::new(m_cost, t_cost, p_cost, None)
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
         let mut pool = Self {
             params,
-            threads: HashingThreads::start(max_concurrent, max_queued)?,
+            threads: HashingThreads::start(max_concurrent, max_queued, metrics)?,
             dummy_hash: Arc::from(""),
         };
         let random = super::OpaqueToken::generate()?.plaintext;
         pool.dummy_hash = Arc::from(pool.hash(random).await?);
         Ok(pool)
+    }
+
+    /// Hashes waiting for a thread, and hashes running, now.
+    pub fn load(&self) -> (usize, usize) {
+        (self.threads.queued(), self.threads.running())
     }
 
     /// Hashes a password into a PHC string (`$argon2id$v=19$m=…`).
@@ -128,10 +135,10 @@ mod tests {
 
     #[tokio::test]
     async fn verifies_and_flags_weaker_hashes_for_rehash() {
-        let weak = PasswordHasherPool::new(19_456, 2, 1, 2, 32)
+        let weak = PasswordHasherPool::new(19_456, 2, 1, 2, 32, Metrics::new())
             .await
             .expect("pool");
-        let strong = PasswordHasherPool::new(19_456, 3, 1, 2, 32)
+        let strong = PasswordHasherPool::new(19_456, 3, 1, 2, 32, Metrics::new())
             .await
             .expect("pool");
         let hash = weak.hash("correct horse".into()).await.expect("hash");
@@ -151,7 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn imported_argon2i_and_bcrypt_hashes_verify_and_ask_for_a_rehash() {
-        let pool = PasswordHasherPool::new(19_456, 2, 1, 1, 8)
+        let pool = PasswordHasherPool::new(19_456, 2, 1, 1, 8, Metrics::new())
             .await
             .expect("pool");
         let bcrypt = bcrypt::hash("correct horse", 4).expect("bcrypt");
@@ -176,7 +183,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn callers_that_give_up_do_not_free_their_slot() {
         const SLOTS: usize = 2;
-        let pool = PasswordHasherPool::new(19_456, 4, 1, SLOTS, 64)
+        let pool = PasswordHasherPool::new(19_456, 4, 1, SLOTS, 64, Metrics::new())
             .await
             .expect("pool");
         let mut callers = tokio::task::JoinSet::new();

@@ -50,6 +50,17 @@ impl Accounts {
         credential: Value,
         client: &ClientContext,
     ) -> AccountResult<TokenPair> {
+        let result = self.passkey_login(challenge_id, credential, client).await;
+        self.count_login("passkey", &result);
+        result
+    }
+
+    async fn passkey_login(
+        &self,
+        challenge_id: &str,
+        credential: Value,
+        client: &ClientContext,
+    ) -> AccountResult<TokenPair> {
         self.ceremonies()?;
         self.limit_client(Policy::Login, client).await?;
         let login = self
