@@ -29,10 +29,12 @@ mod passwords;
 mod policy;
 mod refresh;
 mod registration;
+mod session_cache;
 mod sessions;
 mod signing_keys;
 mod throttle;
 mod unit_of_work;
+mod user_changes;
 mod verification;
 mod webhook_events;
 
@@ -89,6 +91,8 @@ pub struct Accounts {
     revocations: Arc<Revocations>,
     /// Wakes the webhook worker; `None`: webhooks are off.
     webhooks: Option<WebhookSignal>,
+    /// Active sessions remembered for the session check.
+    sessions: Arc<session_cache::SessionCache>,
 }
 
 /// What the core is built from: the pieces the wiring in `lib.rs` makes.
@@ -133,6 +137,13 @@ impl Accounts {
             config.refresh_grace_period,
         )?;
         let webhooks = config.webhook_target()?.map(|_| WebhookSignal::default());
+        let cache = &config.session_cache;
+        let sessions = Arc::new(session_cache::SessionCache::new(
+            cache.ttl(),
+            cache.session_cache_size,
+            revocations.link(),
+        ));
+        sessions.listen(revocations.subscribe_all());
         Ok(Self {
             config,
             store,
@@ -148,6 +159,7 @@ impl Accounts {
             link_requests_queued: tokio::sync::Notify::new(),
             revocations,
             webhooks,
+            sessions,
         })
     }
 
