@@ -44,6 +44,17 @@ async fn log_out(here: &TestApp, session: &Tokens) {
     logout.send().await.assert_no_content();
 }
 
+/// Apps whose sign-ups need no mailed link (with two instances on one
+/// PostgreSQL database, either one's outbox worker may send a mail, each
+/// through its own test SMTP server).
+const NO_LINK: [&str; 2] = ["--require-email-verification", "false"];
+
+/// The first session of a fresh user.
+async fn signed_up(app: &TestApp) -> Tokens {
+    let email = unique_email();
+    Tokens::registered(&app.register(&email, PASSWORD).await)
+}
+
 /// How long a test waits for an instance to hear or notice something.
 const NOTICE: Duration = Duration::from_secs(10);
 
@@ -96,7 +107,7 @@ async fn revocation_heard(mut stream: Streaming<proto::Revocation>, session: &To
 /// user stays valid there.
 async fn logout_here_is_refused_there(here: &TestApp, there: &TestApp) {
     for _ in 0..ROUNDS {
-        let session = here.signed_up().await;
+        let session = signed_up(here).await;
         let kept = Tokens::of(&here.login(session.email(), PASSWORD).await);
         assert_me(there, &session, &session.user).await;
         assert_me(there, &kept, &session.user).await;
@@ -113,14 +124,14 @@ async fn logout_here_is_refused_there(here: &TestApp, there: &TestApp) {
 
 #[tokio::test]
 async fn a_logout_is_refused_at_once_on_the_same_instance() {
-    let app = spawn_app_with(&["--introspection-keys", SERVICE_KEY]).await;
+    let app = spawn_app_with(&["--introspection-keys", SERVICE_KEY, NO_LINK[0], NO_LINK[1]]).await;
     logout_here_is_refused_there(&app, &app).await;
 }
 
 #[tokio::test]
 async fn a_session_revoked_by_id_is_refused_at_once() {
-    let app = spawn_app_with(&[]).await;
-    let session = app.signed_up().await;
+    let app = spawn_app_with(&NO_LINK).await;
+    let session = signed_up(&app).await;
     let other = Tokens::of(&app.login(session.email(), PASSWORD).await);
     assert_me(&app, &other, &session.user).await;
     let path = format!("/sessions/{}", other.sid);
@@ -139,7 +150,7 @@ async fn a_logout_on_one_instance_is_refused_on_the_other_through_postgres() {
         eprintln!("skipped on SQLite: instances share revocations through PostgreSQL or Redis");
         return;
     }
-    let args = ["--introspection-keys", SERVICE_KEY];
+    let args = ["--introspection-keys", SERVICE_KEY, NO_LINK[0], NO_LINK[1]];
     let first = spawn_app_with(&args).await;
     let second = spawn_sibling(&first, &args).await;
     logout_here_is_refused_there(&first, &second).await;
@@ -151,7 +162,14 @@ async fn a_logout_on_one_instance_is_refused_on_the_other_through_redis() {
     let Some(redis) = shared_redis_url(test) else {
         return;
     };
-    let args = ["--introspection-keys", SERVICE_KEY, "--redis-url", &redis];
+    let args = [
+        "--introspection-keys",
+        SERVICE_KEY,
+        NO_LINK[0],
+        NO_LINK[1],
+        "--redis-url",
+        &redis,
+    ];
     let first = spawn_app_with(&args).await;
     let second = spawn_sibling(&first, &args).await;
     logout_here_is_refused_there(&first, &second).await;
@@ -166,7 +184,12 @@ async fn two_instances(test: &str, extra: &[&str]) -> Option<(TestApp, TestApp)>
     };
     let redis_args = redis.as_deref().map(|url| ["--redis-url", url]);
     let redis_args = redis_args.as_ref().map_or(&[][..], |a| &a[..]);
-    let args = [&["--introspection-keys", SERVICE_KEY], extra, redis_args].concat();
+    let args = [
+        &["--introspection-keys", SERVICE_KEY, NO_LINK[0], NO_LINK[1]],
+        extra,
+        redis_args,
+    ]
+    .concat();
     let first = spawn_app_with(&args).await;
     let second = spawn_sibling(&first, &args).await;
     Some((first, second))
@@ -175,10 +198,12 @@ async fn two_instances(test: &str, extra: &[&str]) -> Option<(TestApp, TestApp)>
 #[tokio::test]
 async fn an_admin_change_to_the_user_shows_at_once_on_the_other_instance() {
     let test = "an_admin_change_to_the_user_shows_at_once_on_the_other_instance";
-    let Some((first, second)) = two_instances(test, &["--admin-keys", ADMIN_KEY]).await else {
+    let Some((first, second)) =
+        two_instances(test, &["--admin-keys", ADMIN_KEY, NO_LINK[0], NO_LINK[1]]).await
+    else {
         return;
     };
-    let session = first.signed_up().await;
+    let session = signed_up(&first).await;
     assert_me(&second, &session, &session.user).await;
     let id = session.user["id"].as_str().expect("user id");
     let stream = watch(&second).await;
@@ -234,13 +259,13 @@ async fn a_verified_email_shows_at_once_on_the_other_instance() {
 
 #[tokio::test]
 async fn without_the_cache_sessions_are_checked_as_before() {
-    let app = spawn_app_with(&[
+    let off = [
         "--session-cache-ttl",
         "off",
         "--introspection-keys",
         SERVICE_KEY,
-    ])
-    .await;
+    ];
+    let app = spawn_app_with(&[&off[..], &NO_LINK].concat()).await;
     logout_here_is_refused_there(&app, &app).await;
 }
 
@@ -251,10 +276,17 @@ async fn losing_redis_falls_back_to_the_database_never_to_stale_answers() {
         return;
     };
     let url = redis.url();
-    let args = ["--introspection-keys", SERVICE_KEY, "--redis-url", &url];
+    let args = [
+        "--introspection-keys",
+        SERVICE_KEY,
+        NO_LINK[0],
+        NO_LINK[1],
+        "--redis-url",
+        &url,
+    ];
     let first = spawn_app_with(&args).await;
     let second = spawn_sibling(&first, &args).await;
-    let session = first.signed_up().await;
+    let session = signed_up(&first).await;
     let kept = Tokens::of(&first.login(session.email(), PASSWORD).await);
     assert_me(&second, &session, &session.user).await;
     assert_me(&second, &kept, &session.user).await;
@@ -282,7 +314,7 @@ async fn losing_redis_falls_back_to_the_database_never_to_stale_answers() {
     redis.restart().await;
     let deadline = tokio::time::Instant::now() + NOTICE;
     loop {
-        let probe = first.signed_up().await;
+        let probe = signed_up(&first).await;
         let mut stream = watch(&second).await;
         log_out(&first, &probe).await;
         let heard = tokio::time::timeout(Duration::from_millis(500), stream.message()).await;
