@@ -10,17 +10,24 @@
 //!
 //! A subscriber that may have missed something (it fell behind, or the route
 //! lost its connection) is told so with [`Missed`] instead of silently skipping.
+//! Whether the route is connected now is [`Revocations::link`]: a cache must not
+//! answer while it is not (announcements sent meanwhile are lost).
+//!
+//! The same route also carries [`Announcement::UserChanged`]: a user whose
+//! account changed in a way a cached session check shows (email, name,
+//! verification, second factor, disabled, deleted).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::store::{Db, Notifications, Store, StoreResult};
+
+mod redis_route;
 
 const CHANNEL: &str = "auth_revocations";
 /// Announcements a slow subscriber may lag behind before it is told it missed some.
@@ -29,6 +36,8 @@ const BACKLOG: usize = 4096;
 const PER_MESSAGE: usize = 40;
 /// Pause before listening again after the route lost its connection.
 const RECONNECT_AFTER: Duration = Duration::from_millis(500);
+/// How long a commit waits to hear its own announcement back (see [`Echo`]).
+const ECHO_WAIT: Duration = Duration::from_secs(1);
 
 /// One session revoked, on any instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,24 +52,67 @@ pub struct Revocation {
 #[error("revocations may have been missed (fell behind, or the broadcast reconnected)")]
 pub struct Missed;
 
+/// Anything announced to every instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announcement {
+    Revoked(Revocation),
+    /// What a session check shows of this user changed.
+    UserChanged(Uuid),
+}
+
 #[derive(Debug, Clone)]
 enum Signal {
-    Revoked(Revocation),
+    Announced(Announcement),
     Missed,
 }
 
-/// The announcements since subscribing.
-pub struct RevocationFeed {
+/// What goes over the route. Revocations keep their first format (a bare
+/// array), so instances of an older release still read them.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Message {
+    Revoked(Vec<Revocation>),
+    UsersChanged { users_changed: Vec<Uuid> },
+}
+
+/// Whether the route is connected; `epoch` grows each time it is lost, so that
+/// whatever was cached before a loss can be told apart from what came after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub connected: bool,
+    pub epoch: u64,
+}
+
+/// Every announcement since subscribing.
+pub struct AnnouncementFeed {
     receiver: broadcast::Receiver<Signal>,
+}
+
+impl AnnouncementFeed {
+    /// The next announcement, or [`Missed`]; `None` once the service shuts down.
+    pub async fn next(&mut self) -> Option<Result<Announcement, Missed>> {
+        match self.receiver.recv().await {
+            Ok(Signal::Announced(announcement)) => Some(Ok(announcement)),
+            Ok(Signal::Missed) | Err(broadcast::error::RecvError::Lagged(_)) => Some(Err(Missed)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+/// The revocations since subscribing (other announcements are skipped).
+pub struct RevocationFeed {
+    feed: AnnouncementFeed,
 }
 
 impl RevocationFeed {
     /// The next revocation, or [`Missed`]; `None` once the service shuts down.
     pub async fn next(&mut self) -> Option<Result<Revocation, Missed>> {
-        match self.receiver.recv().await {
-            Ok(Signal::Revoked(revocation)) => Some(Ok(revocation)),
-            Ok(Signal::Missed) | Err(broadcast::error::RecvError::Lagged(_)) => Some(Err(Missed)),
-            Err(broadcast::error::RecvError::Closed) => None,
+        loop {
+            match self.feed.next().await? {
+                Ok(Announcement::Revoked(revocation)) => return Some(Ok(revocation)),
+                Ok(Announcement::UserChanged(_)) => {}
+                Err(Missed) => return Some(Err(Missed)),
+            }
         }
     }
 }
@@ -68,19 +120,40 @@ impl RevocationFeed {
 /// This instance's end of the broadcast.
 pub struct Revocations {
     local: broadcast::Sender<Signal>,
+    link: watch::Sender<Link>,
     route: Route,
+}
+
+/// The relays' side of [`Link`]: subscribers hear [`Missed`] on every change.
+#[derive(Clone)]
+struct Relayed {
+    local: broadcast::Sender<Signal>,
+    link: watch::Sender<Link>,
+}
+
+impl Relayed {
+    /// Lost: caches stop answering first, then everyone hears they missed some.
+    fn lost(&self) {
+        self.link.send_modify(|link| {
+            if link.connected {
+                link.connected = false;
+                link.epoch += 1;
+            }
+        });
+        let _ = self.local.send(Signal::Missed);
+    }
+
+    /// Listening again: whatever was published meanwhile is gone.
+    fn restored(&self) {
+        let _ = self.local.send(Signal::Missed);
+        self.link.send_modify(|link| link.connected = true);
+    }
 }
 
 enum Route {
     InProcess,
     Postgres,
-    Redis(Box<RedisRoute>),
-}
-
-struct RedisRoute {
-    client: redis::Client,
-    /// Connected on first use and again after a failure.
-    publisher: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    Redis(Box<redis_route::RedisRoute>),
 }
 
 impl Revocations {
@@ -92,85 +165,175 @@ impl Revocations {
         stop: CancellationToken,
     ) -> anyhow::Result<Self> {
         let (local, _) = broadcast::channel(BACKLOG);
+        let connected = Link {
+            connected: true,
+            epoch: 0,
+        };
+        let (link, _) = watch::channel(connected);
+        let relayed = Relayed {
+            local: local.clone(),
+            link: link.clone(),
+        };
         let route = if let Some(url) = redis_url {
             let client = redis::Client::open(url.as_str())?;
             // Unreachable now: the relay keeps trying, and subscribers are told
             // they may have missed some once it succeeds.
-            let pubsub = subscribe_redis(&client)
+            let pubsub = redis_route::subscribe(&client)
                 .await
                 .inspect_err(|e| tracing::warn!("Redis unreachable for revocations: {e}"))
                 .ok();
-            tokio::spawn(relay_redis(client.clone(), pubsub, local.clone(), stop));
-            Route::Redis(Box::new(RedisRoute {
-                client,
-                publisher: tokio::sync::Mutex::new(None),
-            }))
+            if pubsub.is_none() {
+                relayed.lost();
+            }
+            tokio::spawn(redis_route::relay(client.clone(), pubsub, relayed, stop));
+            Route::Redis(Box::new(redis_route::RedisRoute::new(client)))
         } else if let Some(notifications) = store.listen(CHANNEL).await? {
-            tokio::spawn(relay_postgres(notifications, local.clone(), stop));
+            tokio::spawn(relay_postgres(store.clone(), notifications, relayed, stop));
             Route::Postgres
         } else {
             Route::InProcess
         };
-        Ok(Self { local, route })
+        Ok(Self { local, link, route })
     }
 
     pub fn subscribe(&self) -> RevocationFeed {
         RevocationFeed {
+            feed: self.subscribe_all(),
+        }
+    }
+
+    /// Revocations and user changes alike.
+    pub fn subscribe_all(&self) -> AnnouncementFeed {
+        AnnouncementFeed {
             receiver: self.local.subscribe(),
+        }
+    }
+
+    /// Whether the route is connected now, and since which loss.
+    pub fn link(&self) -> watch::Receiver<Link> {
+        self.link.subscribe()
+    }
+
+    /// Taken before a commit that announces something: see [`Echo`].
+    pub fn echo(&self) -> Echo {
+        Echo {
+            receiver: self.local.subscribe(),
+            route: !matches!(self.route, Route::InProcess),
+            link: self.link.subscribe(),
         }
     }
 
     /// Inside the revoking transaction: on PostgreSQL the announcement is part
     /// of it (sent if and when it commits).
     pub async fn announce_in(&self, db: &mut Db, revoked: &[Revocation]) -> StoreResult<()> {
+        self.send_in(db, &messages(revoked, &[])).await
+    }
+
+    /// After the revoking transaction committed.
+    pub async fn announce_committed(&self, revoked: &[Revocation]) {
+        self.send_committed(&messages(revoked, &[])).await;
+    }
+
+    /// Inside the transaction that changed these users (see `announce_in`).
+    pub async fn announce_users_in(&self, db: &mut Db, users: &[Uuid]) -> StoreResult<()> {
+        self.send_in(db, &messages(&[], users)).await
+    }
+
+    /// After the transaction that changed these users committed.
+    pub async fn announce_users_committed(&self, users: &[Uuid]) {
+        self.send_committed(&messages(&[], users)).await;
+    }
+
+    async fn send_in(&self, db: &mut Db, messages: &[Message]) -> StoreResult<()> {
         if matches!(self.route, Route::Postgres) {
-            for chunk in revoked.chunks(PER_MESSAGE) {
-                db.notify(CHANNEL, &encode(chunk)).await?;
+            for message in messages {
+                db.notify(CHANNEL, &encode(message)).await?;
             }
         }
         Ok(())
     }
 
-    /// After the revoking transaction committed.
-    pub async fn announce_committed(&self, revoked: &[Revocation]) {
+    async fn send_committed(&self, messages: &[Message]) {
         match &self.route {
             Route::Postgres => {}
-            Route::InProcess => self.deliver(revoked),
+            Route::InProcess => messages.iter().for_each(|m| deliver(m, &self.local)),
             Route::Redis(redis) => {
                 let mut publisher = redis.publisher.lock().await;
-                for chunk in revoked.chunks(PER_MESSAGE) {
-                    if let Err(e) = publish(&redis.client, &mut publisher, &encode(chunk)).await {
+                for message in messages {
+                    if let Err(e) = publisher.publish(&encode(message)).await {
                         // Other instances lose their subscription too while Redis
                         // is away, and tell their subscribers they missed some.
                         tracing::warn!("cannot publish revocations to Redis: {e}");
-                        *publisher = None;
-                        self.deliver(chunk);
+                        deliver(message, &self.local);
                     }
                 }
             }
         }
     }
+}
 
-    fn deliver(&self, revoked: &[Revocation]) {
-        for revocation in revoked {
-            // No subscriber is not an error: nobody caches anything yet.
-            let _ = self.local.send(Signal::Revoked(*revocation));
+/// Heard back through the route: by then every other connected instance has been
+/// sent the announcement too (Redis and PostgreSQL deliver to all listeners at
+/// once), so a request sent after the commit's answer finds it heard there, not
+/// still on its way. Bounded by [`ECHO_WAIT`]; not awaited while disconnected.
+pub struct Echo {
+    receiver: broadcast::Receiver<Signal>,
+    route: bool,
+    link: watch::Receiver<Link>,
+}
+
+impl Echo {
+    /// Waits until `last` (the last thing this commit announced) comes back.
+    pub async fn heard(mut self, last: Announcement) {
+        if !self.route || !self.link.borrow().connected {
+            return;
+        }
+        let wait = async {
+            loop {
+                match self.receiver.recv().await {
+                    Ok(Signal::Announced(heard)) if heard == last => return,
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        };
+        if tokio::time::timeout(ECHO_WAIT, wait).await.is_err() {
+            tracing::debug!("an announcement did not come back within {ECHO_WAIT:?}");
         }
     }
 }
 
-fn encode(revoked: &[Revocation]) -> String {
-    serde_json::to_string(revoked).unwrap_or_default()
+fn messages(revoked: &[Revocation], users: &[Uuid]) -> Vec<Message> {
+    let revoked = revoked
+        .chunks(PER_MESSAGE)
+        .map(|c| Message::Revoked(c.to_vec()));
+    let users = users.chunks(PER_MESSAGE).map(|c| Message::UsersChanged {
+        users_changed: c.to_vec(),
+    });
+    revoked.chain(users).collect()
+}
+
+fn encode(message: &Message) -> String {
+    serde_json::to_string(message).unwrap_or_default()
+}
+
+fn deliver(message: &Message, local: &broadcast::Sender<Signal>) {
+    // No subscriber is not an error: nobody caches anything yet.
+    let send = |a| {
+        let _ = local.send(Signal::Announced(a));
+    };
+    match message {
+        Message::Revoked(revoked) => revoked.iter().for_each(|r| send(Announcement::Revoked(*r))),
+        Message::UsersChanged { users_changed } => users_changed
+            .iter()
+            .for_each(|u| send(Announcement::UserChanged(*u))),
+    }
 }
 
 /// Passes one message of the route to this instance's subscribers.
 fn relay(payload: &str, local: &broadcast::Sender<Signal>) {
-    match serde_json::from_str::<Vec<Revocation>>(payload) {
-        Ok(revoked) => {
-            for revocation in revoked {
-                let _ = local.send(Signal::Revoked(revocation));
-            }
-        }
+    match serde_json::from_str::<Message>(payload) {
+        Ok(message) => deliver(&message, local),
         Err(e) => {
             tracing::warn!("unreadable revocation announcement: {e}");
             let _ = local.send(Signal::Missed);
@@ -179,8 +342,9 @@ fn relay(payload: &str, local: &broadcast::Sender<Signal>) {
 }
 
 async fn relay_postgres(
+    store: Store,
     mut notifications: Notifications,
-    local: broadcast::Sender<Signal>,
+    relayed: Relayed,
     stop: CancellationToken,
 ) {
     loop {
@@ -189,97 +353,27 @@ async fn relay_postgres(
             next = notifications.next() => next,
         };
         match next {
-            Ok(Some(payload)) => relay(&payload, &local),
-            Ok(None) => {
-                tracing::warn!("revocation listener lost PostgreSQL; listening again");
-                let _ = local.send(Signal::Missed);
+            Ok(Some(payload)) => {
+                relay(&payload, &relayed.local);
+                continue;
             }
-            Err(e) => {
-                tracing::warn!("revocation listener cannot reach PostgreSQL: {e}");
-                let _ = local.send(Signal::Missed);
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(RECONNECT_AFTER) => {}
-                }
-            }
+            Ok(None) => tracing::warn!("revocation listener lost PostgreSQL; listening again"),
+            Err(e) => tracing::warn!("revocation listener cannot reach PostgreSQL: {e}"),
         }
-    }
-}
-
-async fn publish(
-    client: &redis::Client,
-    publisher: &mut Option<redis::aio::MultiplexedConnection>,
-    payload: &str,
-) -> redis::RedisResult<()> {
-    let connection = match publisher {
-        Some(connection) => connection,
-        None => publisher.insert(client.get_multiplexed_async_connection().await?),
-    };
-    let _: i64 = redis::cmd("PUBLISH")
-        .arg(CHANNEL)
-        .arg(payload)
-        .query_async(connection)
-        .await?;
-    Ok(())
-}
-
-async fn subscribe_redis(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(CHANNEL).await?;
-    Ok(pubsub)
-}
-
-async fn relay_redis(
-    client: redis::Client,
-    mut pubsub: Option<redis::aio::PubSub>,
-    local: broadcast::Sender<Signal>,
-    stop: CancellationToken,
-) {
-    loop {
-        let Some(subscribed) = pubsub.take() else {
-            pubsub = resubscribe(&client, &local, &stop).await;
-            if pubsub.is_none() {
-                return;
-            }
-            continue;
-        };
-        let mut messages = subscribed.into_on_message();
-        loop {
-            let message = tokio::select! {
+        relayed.lost();
+        // A new listener, so that being connected again is known (not only
+        // found out when the next notification arrives).
+        notifications = loop {
+            tokio::select! {
                 () = stop.cancelled() => return,
-                message = messages.next() => message,
-            };
-            let Some(message) = message else { break };
-            match message.get_payload::<String>() {
-                Ok(payload) => relay(&payload, &local),
-                Err(_) => {
-                    let _ = local.send(Signal::Missed);
-                }
+                () = tokio::time::sleep(RECONNECT_AFTER) => {}
             }
-        }
-        tracing::warn!("revocation subscription to Redis lost; subscribing again");
-        let _ = local.send(Signal::Missed);
-    }
-}
-
-/// Subscribes again, retrying until Redis answers (`None`: stopped meanwhile).
-/// Anything published while unsubscribed is gone, so subscribers hear [`Missed`].
-async fn resubscribe(
-    client: &redis::Client,
-    local: &broadcast::Sender<Signal>,
-    stop: &CancellationToken,
-) -> Option<redis::aio::PubSub> {
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return None,
-            () = tokio::time::sleep(RECONNECT_AFTER) => {}
-        }
-        match subscribe_redis(client).await {
-            Ok(pubsub) => {
-                let _ = local.send(Signal::Missed);
-                return Some(pubsub);
+            match store.listen(CHANNEL).await {
+                Ok(Some(listening)) => break listening,
+                Ok(None) => return,
+                Err(e) => tracing::debug!("PostgreSQL still unreachable for revocations: {e}"),
             }
-            Err(e) => tracing::debug!("Redis still unreachable for revocations: {e}"),
-        }
+        };
+        relayed.restored();
     }
 }

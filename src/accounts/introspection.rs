@@ -63,11 +63,7 @@ impl Accounts {
         let Ok(claims) = self.keys.verify(access_token, self.clock.now()) else {
             return Ok(None);
         };
-        let mut db = self.store.connection().await?;
-        let live = db
-            .active_session_user(claims.sid, claims.sub, self.clock.now())
-            .await?;
-        let Some(live) = live else {
+        let Some(live) = self.active_session(claims.sid, claims.sub).await? else {
             return Ok(None);
         };
         Ok(Some(ActiveToken {

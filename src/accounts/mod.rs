@@ -30,10 +30,12 @@ mod policy;
 mod refresh;
 mod registration;
 mod scrape;
+mod session_cache;
 mod sessions;
 mod signing_keys;
 mod throttle;
 mod unit_of_work;
+mod user_changes;
 mod verification;
 mod webhook_events;
 
@@ -93,6 +95,8 @@ pub struct Accounts {
     webhooks: Option<WebhookSignal>,
     /// Counts outcomes (logins, refreshes, rate limits, hashing) for GET /metrics.
     metrics: Metrics,
+    /// Active sessions remembered for the session check.
+    sessions: Arc<session_cache::SessionCache>,
 }
 
 /// What the core is built from: the pieces the wiring in `lib.rs` makes.
@@ -140,6 +144,13 @@ impl Accounts {
             config.refresh_grace_period,
         )?;
         let webhooks = config.webhook_target()?.map(|_| WebhookSignal::default());
+        let cache = &config.session_cache;
+        let sessions = Arc::new(session_cache::SessionCache::new(
+            cache.ttl(),
+            cache.session_cache_size,
+            revocations.link(),
+        ));
+        sessions.listen(revocations.subscribe_all());
         Ok(Self {
             config,
             store,
@@ -156,6 +167,7 @@ impl Accounts {
             revocations,
             webhooks,
             metrics,
+            sessions,
         })
     }
 

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::audit::EventKind;
 use super::error::AccountError;
-use super::outcomes::{Caller, ClientContext, LogoutScope, Session, User};
+use super::outcomes::{Caller, ClientContext, LogoutScope, Session};
 use super::refresh::Accepted;
 use super::{AccountResult, Accounts};
 use crate::store::RevokeScope;
@@ -22,16 +22,15 @@ impl Accounts {
                 tracing::debug!(%reason, "access token refused");
                 AccountError::InvalidAccessToken
             })?;
-        let mut db = self.store.connection().await?;
-        let found = db
-            .active_session_user(claims.sid, claims.sub, self.clock.now())
+        let found = self
+            .active_session(claims.sid, claims.sub)
             .await?
             .ok_or_else(|| {
                 tracing::debug!(session = %claims.sid, "access token of an ended session");
                 AccountError::InvalidAccessToken
             })?;
         Ok(Caller {
-            user: User::from(&found.user),
+            user: found.user,
             session_id: claims.sid,
             mfa_enabled: found.mfa_enabled,
         })

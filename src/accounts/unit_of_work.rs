@@ -10,10 +10,11 @@ use uuid::Uuid;
 use super::admin::AdminCaller;
 use super::audit::EventKind;
 use super::outcomes::ClientContext;
+use super::session_cache::SessionCache;
 use super::webhook_events::webhook_of;
 use super::{AccountResult, Accounts};
 use crate::mail::OutboxSignal;
-use crate::revocations::{Revocation, Revocations};
+use crate::revocations::{Announcement, Revocation, Revocations};
 use crate::store::{Db, NewEvent, OutboxMessage, RevokeScope};
 use crate::webhooks::WebhookSignal;
 
@@ -24,6 +25,11 @@ pub(super) struct Work {
     revocations: Arc<Revocations>,
     /// Sessions this transaction revoked, announced to every instance with it.
     revoked: Vec<Revocation>,
+    /// Users whose session-check answer this transaction changed (see
+    /// `user_changes.rs`), announced likewise.
+    users_changed: Vec<Uuid>,
+    /// This instance's session cache, which forgets them at once.
+    sessions: Arc<SessionCache>,
     /// `None`: webhooks are off.
     webhooks: Option<WebhookSignal>,
     webhook_queued: bool,
@@ -41,6 +47,8 @@ impl Accounts {
             mail_queued: false,
             revocations: self.revocations.clone(),
             revoked: Vec::new(),
+            users_changed: Vec::new(),
+            sessions: self.sessions.clone(),
             webhooks: self.webhooks.clone(),
             webhook_queued: false,
             actor: None,
@@ -128,15 +136,36 @@ impl Work {
         Ok(ids)
     }
 
+    /// Notes that what a session check shows of `user` changes with this work.
+    pub fn user_changed(&mut self, user: Uuid) {
+        if !self.users_changed.contains(&user) {
+            self.users_changed.push(user);
+        }
+    }
+
     /// Commits, then wakes the mail and webhook workers if mail or a webhook
-    /// was queued, and announces the revoked sessions.
+    /// was queued, and announces the revoked sessions and changed users (this
+    /// instance forgets them before the commit returns; it returns once the
+    /// announcement came back through the broadcast, see `Echo`).
     pub async fn commit(mut self) -> AccountResult<()> {
+        let last = self
+            .users_changed
+            .last()
+            .map(|&u| Announcement::UserChanged(u));
+        let last = last.or(self.revoked.last().map(|&r| Announcement::Revoked(r)));
+        let echo = last.map(|last| (self.revocations.echo(), last));
         if !self.revoked.is_empty() {
             self.revocations
                 .announce_in(&mut self.db, &self.revoked)
                 .await?;
         }
+        if !self.users_changed.is_empty() {
+            self.revocations
+                .announce_users_in(&mut self.db, &self.users_changed)
+                .await?;
+        }
         self.db.commit().await?;
+        self.sessions.forget(&self.revoked, &self.users_changed);
         if self.mail_queued {
             self.outbox.wake();
         }
@@ -145,6 +174,13 @@ impl Work {
         }
         if !self.revoked.is_empty() {
             self.revocations.announce_committed(&self.revoked).await;
+        }
+        if !self.users_changed.is_empty() {
+            let users = &self.users_changed;
+            self.revocations.announce_users_committed(users).await;
+        }
+        if let Some((echo, last)) = echo {
+            echo.heard(last).await;
         }
         Ok(())
     }

@@ -12,11 +12,13 @@ use url::Url;
 
 mod derived;
 mod parse;
+mod session_cache;
 mod webauthn;
 mod webhooks;
 
 pub use parse::parse_duration;
 use parse::*;
+pub use session_cache::SessionCacheConfig;
 pub use webauthn::RelyingParty;
 pub use webhooks::WebhookTarget;
 
@@ -235,6 +237,9 @@ pub struct Config {
     /// Start of every rate-limit key in Redis (several services can share one Redis).
     #[arg(long, env = "RATE_LIMIT_PREFIX", value_name = "RATE_LIMIT_PREFIX", default_value = "auth-service", value_parser = parse_key_prefix)]
     pub rate_limit_prefix: String,
+
+    #[command(flatten)]
+    pub session_cache: SessionCacheConfig,
 
     /// POST /register per client IP (quotas read `N/min`, `N/hour`, `N/day` or `N/15m`).
     #[arg(long, env = "RATE_LIMIT_REGISTER", value_name = "RATE_LIMIT_REGISTER", default_value = "20/hour", value_parser = parse_quota)]

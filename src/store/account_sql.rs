@@ -306,7 +306,9 @@ where
                           u.created_at, u.updated_at, u.disabled_at,
                           exists(select 1 from totp_credentials t
                                  where t.user_id = u.id and t.confirmed_at is not null)
-                              as mfa_enabled
+                              as mfa_enabled,
+                          s.idle_expires_at as session_idle_expires_at,
+                          s.expires_at as session_expires_at
                    from sessions s join users u on u.id = s.user_id
                    where s.id = $1 and s.user_id = $2 and s.revoked_at is null
                      and s.expires_at > $3 and s.idle_expires_at > $3";

@@ -65,6 +65,9 @@ pub struct SessionUserRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub mfa_enabled: bool,
+    /// When the session ends unless refreshed (idle), and at the latest.
+    pub session_idle_expires_at: DateTime<Utc>,
+    pub session_expires_at: DateTime<Utc>,
 }
 
 pub struct NewUser {

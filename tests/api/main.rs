@@ -43,6 +43,7 @@ mod refresh;
 mod register;
 mod reset_links;
 mod secrets;
+mod session_cache;
 mod sessions;
 mod tokens;
 mod verify_email;
