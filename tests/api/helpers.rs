@@ -8,6 +8,8 @@ mod grpc;
 mod mail;
 mod mfa;
 mod problems;
+mod process;
+mod tls;
 mod webhooks;
 
 pub use admin::*;
@@ -17,6 +19,8 @@ pub use grpc::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;
+pub use process::*;
+pub use tls::*;
 pub use webhooks::*;
 
 use std::collections::BTreeSet;

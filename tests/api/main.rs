@@ -43,6 +43,8 @@ mod register;
 mod reset_links;
 mod secrets;
 mod sessions;
+mod shutdown;
+mod tls;
 mod tokens;
 mod verify_email;
 mod webhooks;
