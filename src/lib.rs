@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod grpc;
+pub mod healthcheck;
 pub mod http;
 pub mod limits;
 pub mod mail;

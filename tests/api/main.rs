@@ -19,6 +19,7 @@ mod architecture;
 mod audit;
 mod backends;
 mod concurrency;
+mod container;
 mod grpc_auth;
 mod grpc_outage;
 mod grpc_revocations;

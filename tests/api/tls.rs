@@ -254,3 +254,52 @@ fn tls_files_that_cannot_be_used_stop_start_up_naming_the_variable() {
         assert!(stderr.contains(expected), "{env:?}: {stderr}");
     }
 }
+
+/// `auth-service healthcheck` with this environment: whether it exited 0, and its stderr.
+fn healthcheck(env: &[(&str, &str)]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"))
+        .arg("healthcheck")
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), stderr)
+}
+
+#[tokio::test]
+async fn the_healthcheck_command_asks_healthz_over_https_or_http() {
+    let certificate = SelfSigned::generate();
+    let files = TlsFiles::with(&certificate);
+    let tls = [
+        ("TLS_CERT_FILE", files.cert()),
+        ("TLS_KEY_FILE", files.key()),
+    ];
+    let mut service = ServiceProcess::start(&tls).await;
+    let port = service.addr.port().to_string();
+    // As in the container: listening on every address, asked on loopback.
+    let env = [("PORT", port.as_str()), ("BIND_ADDR", "0.0.0.0")];
+    let (ok, stderr) = healthcheck(&[&env[..], &tls[..]].concat());
+    assert!(ok, "{stderr}");
+    // Plain HTTP to the HTTPS port gets no answer.
+    let (ok, stderr) = healthcheck(&env);
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("unhealthy: GET http://127.0.0.1:"),
+        "{stderr}"
+    );
+
+    service.signal("TERM");
+    service.exited_within(Duration::from_secs(30)).await;
+    let (ok, stderr) = healthcheck(&[&env[..], &tls[..]].concat());
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("unhealthy: GET https://127.0.0.1:"),
+        "{stderr}"
+    );
+
+    let plain = ServiceProcess::start(&[]).await;
+    let port = plain.addr.port().to_string();
+    let (ok, stderr) = healthcheck(&[("PORT", port.as_str())]);
+    assert!(ok, "{stderr}");
+}
