@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod grpc;
+pub mod healthcheck;
 pub mod http;
 pub mod limits;
 pub mod mail;
@@ -23,6 +24,7 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod tls;
 pub mod webhooks;
 
 use std::future::Future;
@@ -30,6 +32,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 
 pub use clock::Clock;
 pub use http::{app, openapi};
@@ -45,6 +48,7 @@ use secrets::SecretsKey;
 use store::Store;
 use telemetry::metrics::Metrics;
 use templates::Templates;
+use tls::{Tls, TlsListener};
 use webhooks::WebhookWorker;
 
 /// A bound listener and everything to serve on it. Binding first lets tests use port 0.
@@ -60,11 +64,14 @@ pub struct Application {
     secrets_from: String,
     /// Stops the background tasks (workers, the revocation relay).
     stop: tokio_util::sync::CancellationToken,
+    /// `None`: plain HTTP (no TLS_CERT_FILE / TLS_KEY_FILE).
+    tls: Option<Tls>,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         config.validate()?;
+        let tls = config.operations.tls_files()?.map(Tls::load).transpose()?;
         let config = Arc::new(config);
         let store = Store::connect(&config.database(), config.database_max_connections).await?;
         // After the database opened: a start-up that fails there leaves no key file.
@@ -125,6 +132,7 @@ impl Application {
             webhooks,
             secrets_from,
             stop,
+            tls,
         })
     }
 
@@ -146,27 +154,32 @@ impl Application {
             None => "off".to_owned(),
         };
         format!(
-            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}; webhooks: {webhooks}; gRPC: {}",
+            "database: {}; mail: {}; signing key: {}; secrets key: {}; rate limits: {}; webhooks: {webhooks}; gRPC: {}; TLS: {}",
             self.worker.store.describe(),
             self.worker.mailer.describe(),
             self.state.accounts.signing_kid(),
             self.secrets_from,
             self.state.accounts.limits_described(),
             self.grpc_addr()
-                .map_or_else(|| "off".to_owned(), |addr| addr.to_string())
+                .map_or_else(|| "off".to_owned(), |addr| addr.to_string()),
+            self.tls
+                .as_ref()
+                .map_or_else(|| "off".to_owned(), Tls::describe)
         )
     }
 
     /// Serves HTTP and gRPC (and runs the mail and webhook workers) until
-    /// `shutdown` resolves, then finishes in-flight requests and the message or
-    /// webhook being sent.
+    /// `shutdown` resolves. Then the ports close at once, in-flight requests
+    /// finish, the mail and webhooks already due are delivered, and it returns,
+    /// within SHUTDOWN_TIMEOUT of the signal whatever is left.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.worker.store.clone();
         let stop = self.stop;
-        let poll = self.state.config.mail_poll_interval;
+        let config = self.state.config.clone();
+        let poll = config.mail_poll_interval;
         let requests = self
             .state
             .accounts
@@ -177,12 +190,19 @@ impl Application {
         let webhooks = self.webhooks.map(|w| tokio::spawn(w.run(stop.clone())));
         let metrics = self.state.accounts.metrics().clone();
         let upkeep = tokio::spawn(metrics.run_upkeep(stop.clone()));
+        if let Some(tls) = &self.tls {
+            let every = config.operations.tls_reload_interval;
+            tokio::spawn(tls::watch(tls.certificates.clone(), every, stop.clone()));
+        }
         // Both doors stop on the same signal (and either one failing stops the other).
         let closing = tokio_util::sync::CancellationToken::new();
         let signal = tokio::spawn({
             let closing = closing.clone();
             async move {
                 shutdown.await;
+                tracing::info!(
+                    "shutting down: ports closed; finishing requests, then delivering due mail and webhooks"
+                );
                 closing.cancel();
             }
         });
@@ -190,19 +210,30 @@ impl Application {
             let accounts = self.state.accounts.clone();
             grpc::serve(
                 listener,
+                self.tls.clone(),
                 accounts,
-                self.state.config.clone(),
+                config.clone(),
                 closing.clone(),
             )
         });
         let router = app(self.state);
         let http = async {
-            let served = axum::serve(
-                self.listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(closing.clone().cancelled_owned())
-            .await;
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            let stopped = closing.clone().cancelled_owned();
+            let served = match self.tls {
+                None => {
+                    axum::serve(self.listener, service)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+                Some(tls) => {
+                    // tap_io: axum gives a custom listener's address as ConnectInfo through it.
+                    let listener = TlsListener::new(self.listener, tls.config).tap_io(|_| {});
+                    axum::serve(listener, service)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+            };
             closing.cancel();
             served
         };
@@ -212,23 +243,39 @@ impl Application {
             closing.cancel();
             served.map_err(|e| std::io::Error::other(format!("gRPC server: {e:#}")))
         };
-        let (result, grpc_result) = tokio::join!(http, grpc);
-        signal.abort();
-        stop.cancel();
-        if requests.await.is_err() {
-            tracing::error!("link-request worker panicked");
+        let finished = async {
+            let (result, grpc_result) = tokio::join!(http, grpc);
+            signal.abort();
+            // The workers deliver what is due, then stop.
+            stop.cancel();
+            if requests.await.is_err() {
+                tracing::error!("link-request worker panicked");
+            }
+            if worker.await.is_err() {
+                tracing::error!("mail worker panicked");
+            }
+            let _ = upkeep.await;
+            if let Some(webhooks) = webhooks
+                && webhooks.await.is_err()
+            {
+                tracing::error!("webhook worker panicked");
+            }
+            store.close().await;
+            result.and(grpc_result)
+        };
+        let deadline = async {
+            closing.cancelled().await;
+            tokio::time::sleep(config.operations.shutdown_timeout).await;
+        };
+        tokio::select! {
+            result = finished => result,
+            () = deadline => {
+                // Unsent messages stay queued: the next start (or another instance) sends them.
+                tracing::warn!("SHUTDOWN_TIMEOUT passed: stopping with requests or deliveries unfinished");
+                stop.cancel();
+                Ok(())
+            }
         }
-        if worker.await.is_err() {
-            tracing::error!("mail worker panicked");
-        }
-        let _ = upkeep.await;
-        if let Some(webhooks) = webhooks
-            && webhooks.await.is_err()
-        {
-            tracing::error!("webhook worker panicked");
-        }
-        store.close().await;
-        result.and(grpc_result)
     }
 }
 

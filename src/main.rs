@@ -22,6 +22,9 @@ enum Command {
     Serve,
     /// Print the OpenAPI document as YAML (what `make openapi` writes to openapi.yaml).
     Openapi,
+    /// GET /healthz of the instance this environment configures; exit 0 when
+    /// it answers 200 (a container HEALTHCHECK without curl).
+    Healthcheck,
     /// Keys for the Admin API (stored in the database named by DATABASE_URL).
     AdminKeys {
         #[command(subcommand)]
@@ -51,6 +54,15 @@ async fn main() -> std::process::ExitCode {
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Command::Healthcheck) = cli.command {
+        return match auth_service::healthcheck::check(&cli.config).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("unhealthy: {e:#}");
                 std::process::ExitCode::FAILURE
             }
         };

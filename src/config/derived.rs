@@ -34,7 +34,12 @@ impl Config {
     pub fn public_url(&self) -> Url {
         self.public_url.clone().unwrap_or_else(|| {
             // A URL made of a literal scheme, host and numeric port always parses.
-            Url::parse(&format!("http://localhost:{}", self.listen_addr().port()))
+            let scheme = match self.operations.tls_cert_file {
+                Some(_) => "https",
+                None => "http",
+            };
+            let port = self.listen_addr().port();
+            Url::parse(&format!("{scheme}://localhost:{port}"))
                 .unwrap_or_else(|_| unreachable!("literal URL parses"))
         })
     }
@@ -141,6 +146,7 @@ impl Config {
         self.configured_secrets_key()?;
         self.relying_party()?;
         self.webhook_target()?;
+        self.operations.validate()?;
         if self.access_token_ttl.is_zero() {
             anyhow::bail!("ACCESS_TOKEN_TTL: must be longer than zero");
         }

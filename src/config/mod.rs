@@ -11,11 +11,13 @@ use ipnet::IpNet;
 use url::Url;
 
 mod derived;
+mod operations;
 mod parse;
 mod session_cache;
 mod webauthn;
 mod webhooks;
 
+pub use operations::{Operations, TlsFiles};
 pub use parse::parse_duration;
 use parse::*;
 pub use session_cache::SessionCacheConfig;
@@ -59,7 +61,7 @@ pub struct Config {
     pub bind_addr: BindAddr,
 
     /// Base URL of this service as users reach it; links in emails start with it.
-    /// Default: http://localhost:PORT.
+    /// Default: http://localhost:PORT (https with TLS_CERT_FILE).
     #[arg(long, env = "PUBLIC_URL", value_name = "PUBLIC_URL", value_parser = parse_base_url)]
     pub public_url: Option<Url>,
 
@@ -348,6 +350,10 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+
+    /// TLS termination and the shutdown deadline.
+    #[command(flatten)]
+    pub operations: Operations,
 }
 
 /// Where the data lives, as chosen by DATABASE_URL.

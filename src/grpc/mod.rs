@@ -21,6 +21,7 @@ use tracing::Level;
 
 use crate::accounts::Accounts;
 use crate::config::Config;
+use crate::tls::{Tls, TlsListener};
 use auth_service::AuthApi;
 use convert::Incoming;
 use proto::auth_service_server::AuthServiceServer;
@@ -60,8 +61,10 @@ impl Door {
 
 /// Serves the gRPC API on `listener` until `shutdown` is cancelled, then lets
 /// the calls in flight finish (open WatchRevocations streams end at once).
+/// With `tls`, connections are TLS (ALPN h2), with the HTTP port's certificate.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<Tls>,
     accounts: Arc<Accounts>,
     config: Arc<Config>,
     shutdown: CancellationToken,
@@ -85,7 +88,7 @@ pub async fn serve(
     };
     let auth = AuthServiceServer::new(AuthApi(door.clone())).max_decoding_message_size(MAX_MESSAGE);
     let tokens = TokenServiceServer::new(TokenApi(door)).max_decoding_message_size(MAX_MESSAGE);
-    Server::builder()
+    let router = Server::builder()
         // The longest a call may take to answer (a stream's messages may come later).
         .timeout(timeout)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -103,8 +106,20 @@ pub async fn serve(
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .add_service(auth)
-        .add_service(tokens)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
-        .await?;
+        .add_service(tokens);
+    let stopped = shutdown.cancelled_owned();
+    match tls {
+        None => {
+            router
+                .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopped)
+                .await?
+        }
+        Some(tls) => {
+            let incoming = TlsListener::new(listener, tls.config).into_grpc_incoming();
+            router
+                .serve_with_incoming_shutdown(incoming, stopped)
+                .await?
+        }
+    }
     Ok(())
 }

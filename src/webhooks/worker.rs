@@ -49,29 +49,57 @@ impl WebhookWorker {
                 () = tokio::time::sleep(self.poll_interval) => {}
             }
         }
+        // Shutting down (the doors are closed): what is due now goes out,
+        // including what the last requests queued, each tried once, within
+        // SHUTDOWN_TIMEOUT.
+        let now = self.clock.now();
+        if let Err(e) = self.deliver_due_by(now).await {
+            tracing::error!(error = format!("{e:#}"), "last webhook round failed");
+        }
     }
 
-    /// Claims and sends due webhooks until none is left.
+    /// Claims and sends due webhooks until none is left, or
+    /// until `stop` is cancelled (then the last round takes the rest).
     async fn deliver_due(&self, stop: &CancellationToken) -> anyhow::Result<()> {
         loop {
-            let now = self.clock.now();
-            // The lease outlives a whole batch of the slowest attempts, so no
-            // other worker takes a webhook of it before it is sent.
-            let lease = HTTP_TIMEOUT * (BATCH + 2);
-            let lease_until = now + chrono::Duration::from_std(lease)?;
-            let mut db = self.store.begin().await?;
-            let batch = db.claim_webhooks(now, lease_until, BATCH).await?;
-            db.commit().await?;
+            let batch = self.claim(self.clock.now()).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            // The whole batch is leased: it is sent before stopping.
+            for row in batch {
+                self.deliver(row).await?;
+            }
+            if stop.is_cancelled() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends every one of the webhooks due by `due_by` (a failed one is
+    /// rescheduled after it, so it is not tried twice).
+    async fn deliver_due_by(&self, due_by: DateTime<Utc>) -> anyhow::Result<()> {
+        loop {
+            let batch = self.claim(due_by).await?;
             if batch.is_empty() {
                 return Ok(());
             }
             for row in batch {
                 self.deliver(row).await?;
-                if stop.is_cancelled() {
-                    return Ok(());
-                }
             }
         }
+    }
+
+    /// Leases a batch of the webhooks due by `due_by`.
+    async fn claim(&self, due_by: DateTime<Utc>) -> anyhow::Result<Vec<WebhookRow>> {
+        // The lease outlives a whole batch of the slowest attempts, so no
+        // other worker takes a webhook of it before it is sent.
+        let lease_until =
+            self.clock.now() + chrono::Duration::from_std(HTTP_TIMEOUT * (BATCH + 2))?;
+        let mut db = self.store.begin().await?;
+        let batch = db.claim_webhooks(due_by, lease_until, BATCH).await?;
+        db.commit().await?;
+        Ok(batch)
     }
 
     async fn deliver(&self, row: WebhookRow) -> anyhow::Result<()> {

@@ -137,10 +137,12 @@ const RULES: &[Rule] = &[
 const LEAVES: &[&str] = &[
     "config",
     "clock",
+    "healthcheck",
     "request_headers",
     "secrets",
     "templates",
     "telemetry",
+    "tls",
 ];
 const LAYERS: &[&str] = &[
     "crate::accounts",

@@ -9,6 +9,8 @@ mod mail;
 mod mfa;
 mod problems;
 mod scrape;
+mod process;
+mod tls;
 mod webhooks;
 
 pub use admin::*;
@@ -19,6 +21,8 @@ pub use mail::*;
 pub use mfa::*;
 pub use problems::*;
 pub use scrape::*;
+pub use process::*;
+pub use tls::*;
 pub use webhooks::*;
 
 use std::collections::BTreeSet;

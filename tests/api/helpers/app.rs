@@ -97,7 +97,7 @@ impl TestDatabase {
         }
     }
 
-    fn remove(self) {
+    pub fn remove(self) {
         // The data folder with the generated SECRETS_KEY (for SQLite, that is `dir`).
         let _ = std::fs::remove_dir_all(self.data_dir());
         match self {
