@@ -209,6 +209,12 @@ pub struct Config {
     )]
     pub jwt_private_key_file: Option<std::path::PathBuf>,
 
+    /// Rotate the signing key kept in the database once it is this old (e.g.
+    /// `30d`): one instance rotates, every instance follows within seconds.
+    /// Unset: only `auth-service keys rotate` rotates.
+    #[arg(long, env = "SIGNING_KEY_ROTATION", value_name = "SIGNING_KEY_ROTATION", value_parser = parse_duration)]
+    pub signing_key_rotation: Option<Duration>,
+
     /// Comma-separated origins allowed to call the API from a browser; `*` for any.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allowed_origins: Vec<String>,

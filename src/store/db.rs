@@ -352,3 +352,5 @@ mod mfa_methods;
 mod webhook_methods;
 // The statements of the Admin API.
 mod admin_methods;
+// The statements of signing-key rotation.
+mod signing_key_methods;

@@ -13,6 +13,7 @@ mod passkey_sql;
 mod postgres;
 mod record_sql;
 mod rows;
+mod signing_key_sql;
 mod sqlite;
 mod webhook_sql;
 

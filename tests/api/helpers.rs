@@ -4,6 +4,7 @@
 mod admin;
 mod app;
 mod authenticator;
+mod command_line;
 mod grpc;
 mod mail;
 mod mfa;
