@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod grpc;
 pub mod healthcheck;
@@ -124,6 +125,8 @@ impl Application {
             config,
             pages: Pages::new(templates),
         };
+        // Rotations made anywhere reach this instance within seconds.
+        tokio::spawn(state.accounts.clone().keep_signing_keys_fresh(stop.clone()));
         Ok(Self {
             listener,
             grpc_listener,
@@ -304,7 +307,7 @@ fn webhook_worker(
 
 /// SECRETS_KEY from configuration, or from (or generated into) its file in
 /// DATA_DIR; and where it came from.
-fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
+pub(crate) fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
     if let Some(key) = config.configured_secrets_key()? {
         return Ok((Arc::new(key), "SECRETS_KEY".to_owned()));
     }

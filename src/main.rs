@@ -1,5 +1,6 @@
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
+use auth_service::commands::{self, Command};
 use auth_service::config::Config;
 use auth_service::{Application, Clock};
 
@@ -7,7 +8,7 @@ use auth_service::{Application, Clock};
 #[command(
     name = "auth-service",
     version,
-    about = "Authentication service (REST/JSON)"
+    about = "Authentication service (REST/JSON and gRPC)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -16,72 +17,13 @@ struct Cli {
     config: Config,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Serve HTTP (the default).
-    Serve,
-    /// Print the OpenAPI document as YAML (what `make openapi` writes to openapi.yaml).
-    Openapi,
-    /// GET /healthz of the instance this environment configures; exit 0 when
-    /// it answers 200 (a container HEALTHCHECK without curl).
-    Healthcheck,
-    /// Keys for the Admin API (stored in the database named by DATABASE_URL).
-    AdminKeys {
-        #[command(subcommand)]
-        action: AdminKeysAction,
-    },
-}
-
-#[derive(Subcommand)]
-enum AdminKeysAction {
-    /// Make a key and print it, alone, on stdout (only its hash is stored; it
-    /// works at once on every running instance).
-    Create {
-        /// The key's name, recorded as the actor of every admin action done with it.
-        #[arg(long)]
-        name: String,
-    },
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        return match auth_service::openapi_yaml() {
-            Ok(yaml) => {
-                print!("{yaml}");
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-    if let Some(Command::Healthcheck) = cli.command {
-        return match auth_service::healthcheck::check(&cli.config).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("unhealthy: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-    if let Some(Command::AdminKeys {
-        action: AdminKeysAction::Create { name },
-    }) = &cli.command
-    {
-        // No logging set up: stdout carries the key and nothing else.
-        return match auth_service::create_admin_key(&cli.config, name).await {
-            Ok(key) => {
-                println!("{key}");
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+    match cli.command {
+        None | Some(Command::Serve) => {}
+        // Everything but serving lives in `commands`.
+        Some(command) => return commands::run(command, cli.config).await,
     }
     auth_service::telemetry::init(cli.config.log_format == "json");
     match run(cli.config).await {

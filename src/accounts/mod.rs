@@ -13,10 +13,12 @@ mod admin_import;
 mod admin_keys;
 mod audit;
 mod auth_method;
+mod command_line;
 mod crypto;
 mod error;
 mod input;
 mod introspection;
+mod key_ring;
 mod link_requests;
 mod login;
 mod mailings;
@@ -59,6 +61,7 @@ pub use outcomes::*;
 pub use passkeys::{PasskeyChallenge, PasskeyInfo, PasskeyLogin};
 pub use passwords::PasswordReset;
 pub use registration::Registration;
+pub use signing_keys::KeyRotation;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -70,14 +73,16 @@ use crate::store::Store;
 use crate::telemetry::metrics::Metrics;
 use crate::templates::Templates;
 use crate::webhooks::WebhookSignal;
-use crypto::{JwtKeys, PasswordHasherPool};
+use crypto::PasswordHasherPool;
+use key_ring::KeyRing;
 use policy::SessionPolicy;
 
 pub struct Accounts {
     config: Arc<Config>,
     store: Store,
     hasher: PasswordHasherPool,
-    keys: JwtKeys,
+    /// Signs and verifies access tokens; reloaded as keys rotate.
+    keys: KeyRing,
     composer: Composer,
     outbox: OutboxSignal,
     /// Seals the tokens of queued links; keys refresh-token successors.
@@ -126,7 +131,7 @@ impl Accounts {
             clock,
             metrics,
         } = parts;
-        let keys = signing_keys::load(&config, &store, clock.now()).await?;
+        let keys = signing_keys::load_at_start(&config, &store, clock.now()).await?;
         let hasher = PasswordHasherPool::new(
             config.argon2_memory_kib,
             config.argon2_iterations,
@@ -200,7 +205,7 @@ impl Accounts {
     }
 
     /// The keys whose access tokens verify, the signing key first.
-    pub fn public_keys(&self) -> &[PublicKey] {
+    pub fn public_keys(&self) -> Vec<PublicKey> {
         self.keys.public_keys()
     }
 
@@ -211,7 +216,7 @@ impl Accounts {
     }
 
     /// The `kid` of the key that signs new access tokens.
-    pub fn signing_kid(&self) -> &str {
+    pub fn signing_kid(&self) -> String {
         self.keys.current_kid()
     }
 }

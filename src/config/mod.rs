@@ -3,7 +3,6 @@
 //! Every value has a default that works for a local run. A value that does not
 //! parse stops start-up with a message naming the environment variable.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::Args;
@@ -14,8 +13,11 @@ mod derived;
 mod operations;
 mod parse;
 mod session_cache;
+mod values;
 mod webauthn;
 mod webhooks;
+
+pub use values::{BindAddr, DatabaseUrl, GrpcPort, Mode, ProxyHeader, Quota, Secret};
 
 pub use operations::{Operations, TlsFiles};
 pub use parse::parse_duration;
@@ -213,6 +215,12 @@ pub struct Config {
     )]
     pub jwt_private_key_file: Option<std::path::PathBuf>,
 
+    /// Rotate the signing key kept in the database once it is this old (e.g.
+    /// `30d`): one instance rotates, every instance follows within seconds.
+    /// Unset: only `auth-service keys rotate` rotates.
+    #[arg(long, env = "SIGNING_KEY_ROTATION", value_name = "SIGNING_KEY_ROTATION", value_parser = parse_duration)]
+    pub signing_key_rotation: Option<Duration>,
+
     /// Comma-separated origins allowed to call the API from a browser; `*` for any.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allowed_origins: Vec<String>,
@@ -354,60 +362,4 @@ pub struct Config {
     /// TLS termination and the shutdown deadline.
     #[command(flatten)]
     pub operations: Operations,
-}
-
-/// Where the data lives, as chosen by DATABASE_URL.
-#[derive(Clone, Debug)]
-pub enum DatabaseUrl {
-    Postgres(String),
-    Sqlite(std::path::PathBuf),
-}
-
-/// Listening address: either just an IP (PORT gives the port) or a full socket address.
-#[derive(Clone, Copy, Debug)]
-pub enum BindAddr {
-    Ip(IpAddr),
-    Socket(SocketAddr),
-}
-
-/// The gRPC port, or `None` when GRPC_PORT is `off`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GrpcPort(pub Option<u16>);
-
-/// Which forwarding header trusted proxies write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProxyHeader {
-    XForwardedFor,
-    Forwarded,
-}
-
-/// A rate-limit budget: `count` requests per `window`, refilled evenly (one every
-/// `window / count`), so at most `count` in any burst.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Quota {
-    pub count: u32,
-    pub window: Duration,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Development,
-    Production,
-}
-
-/// A string that never shows in `Debug` output or logs.
-#[derive(Clone)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_owned()))
-    }
 }

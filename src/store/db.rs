@@ -354,3 +354,5 @@ mod webhook_methods;
 mod admin_methods;
 // How many messages wait in the outboxes (for the metrics).
 mod queue_depth_methods;
+// The statements of signing-key rotation.
+mod signing_key_methods;

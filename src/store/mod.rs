@@ -14,6 +14,7 @@ mod postgres;
 mod queue_depth_sql;
 mod record_sql;
 mod rows;
+mod signing_key_sql;
 mod sqlite;
 mod webhook_sql;
 

@@ -4,12 +4,13 @@
 mod admin;
 mod app;
 mod authenticator;
+mod command_line;
 mod grpc;
 mod mail;
 mod mfa;
 mod problems;
-mod scrape;
 mod process;
+mod scrape;
 mod tls;
 mod webhooks;
 
@@ -20,8 +21,8 @@ pub use grpc::*;
 pub use mail::*;
 pub use mfa::*;
 pub use problems::*;
-pub use scrape::*;
 pub use process::*;
+pub use scrape::*;
 pub use tls::*;
 pub use webhooks::*;
 

@@ -125,6 +125,9 @@ pub enum TokenError {
 /// The signing key in use plus every key whose tokens we still accept.
 pub struct JwtKeys {
     current: SigningKey,
+    /// A rotation's successor and when it starts signing: published and
+    /// verifying at once, signing from then on.
+    next: Option<(SigningKey, DateTime<Utc>)>,
     verifying: HashMap<String, DecodingKey>,
     public: Vec<PublicKey>,
     validation: Validation,
@@ -169,6 +172,7 @@ impl JwtKeys {
         validation.leeway = LEEWAY as u64;
         Ok(Self {
             current,
+            next: None,
             verifying,
             public,
             validation,
@@ -176,6 +180,29 @@ impl JwtKeys {
             audience,
             ttl: chrono::Duration::from_std(ttl)?,
         })
+    }
+
+    /// Adds the key that takes over signing at `from` (it verifies and is
+    /// published at once, so every instance knows it before it signs).
+    pub fn with_next(mut self, key: SigningKey, from: DateTime<Utc>) -> anyhow::Result<Self> {
+        if !self.verifying.contains_key(&key.kid) {
+            let decoding = DecodingKey::from_ed_components(&key.x)?;
+            self.verifying.insert(key.kid.clone(), decoding);
+            self.public.push(PublicKey {
+                kid: key.kid.clone(),
+                x: key.x.clone(),
+            });
+        }
+        self.next = Some((key, from));
+        Ok(self)
+    }
+
+    /// The key that signs at `now`.
+    fn signer(&self, now: DateTime<Utc>) -> &SigningKey {
+        match &self.next {
+            Some((key, from)) if now >= *from => key,
+            _ => &self.current,
+        }
     }
 
     /// Every key whose tokens verify, the signing key first.
@@ -211,9 +238,10 @@ impl JwtKeys {
             aal: method.aal().to_owned(),
             nbf: None,
         };
+        let signer = self.signer(now);
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.current.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.current.encoding)?;
+        header.kid = Some(signer.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &signer.encoding)?;
         Ok(IssuedToken {
             token,
             expires_in: self.ttl.num_seconds(),
@@ -283,6 +311,40 @@ mod tests {
         assert!(theirs.verify(&t.token, Utc::now()).is_err());
         assert_eq!(ours.public_keys().len(), 1);
         assert_eq!(ours.public_keys()[0].kid, ours.current_kid());
+    }
+
+    #[test]
+    fn the_next_key_verifies_at_once_and_signs_from_its_time() {
+        let (old, new) = (
+            SigningKey::generate().expect("key"),
+            SigningKey::generate().expect("key"),
+        );
+        let now = Utc::now();
+        let from = now + chrono::Duration::seconds(5);
+        let ring = keys(old.clone())
+            .with_next(new.clone(), from)
+            .expect("next");
+        let kid_of = |at| {
+            let t = ring
+                .issue(
+                    Uuid::new_v4(),
+                    Uuid::new_v4(),
+                    "a@b.c",
+                    true,
+                    AuthMethod::Password,
+                    at,
+                )
+                .expect("issue");
+            ring.verify(&t.token, at).expect("verifies");
+            jsonwebtoken::decode_header(&t.token)
+                .expect("header")
+                .kid
+                .expect("kid")
+        };
+        assert_eq!(kid_of(now), old.kid);
+        assert_eq!(kid_of(from), new.kid);
+        let published: Vec<&str> = ring.public_keys().iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(published, [old.kid.as_str(), new.kid.as_str()]);
     }
 
     #[test]

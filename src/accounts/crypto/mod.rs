@@ -10,6 +10,6 @@ pub mod one_time_codes;
 mod opaque_tokens;
 mod password_hasher;
 
-pub use access_tokens::{JwtKeys, PublicKey, SigningKey};
+pub use access_tokens::{Claims, IssuedToken, JwtKeys, PublicKey, SigningKey, TokenError};
 pub use opaque_tokens::{OpaqueToken, TokenHash, looks_like_token};
 pub use password_hasher::{HashError, PasswordHasherPool, Verified};
