@@ -26,6 +26,12 @@ impl HashMemory {
         &mut self.blocks[..count]
     }
 
+    /// The bytes of working memory this holds.
+    #[cfg(test)]
+    pub fn held_bytes(&self) -> usize {
+        self.blocks.capacity() * std::mem::size_of::<Block>()
+    }
+
     /// Gives back memory beyond what `params` needs: an imported hash may have
     /// grown the buffer far past the configured cost for its one check.
     pub fn keep_at_most(&mut self, params: &Params) {
