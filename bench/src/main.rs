@@ -106,9 +106,6 @@ async fn measure(args: RunArgs) -> anyhow::Result<()> {
         settle: Duration::from_secs(3),
     };
     let d = args.duration;
-    run::progress("baseline", "argon2 verify on all cores");
-    let argon2 = baselines::argon2_verify(SERVICE_ARGON2, d)?;
-    let argon2_fastapi = baselines::argon2_verify(FASTAPI_ARGON2, d)?;
     run::progress("baseline", "bare axum route");
     let bare = bare_route(args.port + 1, args.connections, d).await?;
 
@@ -132,8 +129,6 @@ async fn measure(args: RunArgs) -> anyhow::Result<()> {
         backends.push(("PostgreSQL", rows?));
     }
     let baselines = table::Baselines {
-        argon2,
-        argon2_fastapi,
         bare,
         libargon2: args.libargon2,
         libargon2_fastapi: args.libargon2_fastapi,

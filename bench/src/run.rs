@@ -22,6 +22,11 @@ pub struct BackendRows {
     pub healthz: Stats,
     pub database_refresh: Stats,
     pub login_fastapi: Stats,
+    /// argon2 verify on all cores, measured just before the login row (the
+    /// service idle), so that a busy moment of the machine hits both alike.
+    pub argon2: Stats,
+    /// The same at fastapi-users' parameters, just before that login row.
+    pub argon2_fastapi: Stats,
     /// Default parameters: idle, peak under register+login, after that load.
     pub memory: MemoryRow,
     /// fastapi-users' parameters, the same three.
@@ -80,7 +85,8 @@ pub async fn backend(
         );
     }
 
-    progress(label, "POST /login");
+    progress(label, "argon2 verify on all cores, then POST /login");
+    let argon2 = baselines::argon2_verify(settings.service_argon2, d)?;
     let scripts = (0..n)
         .map(|c| Login::new(&users[c % users.len()]))
         .collect();
@@ -129,7 +135,7 @@ pub async fn backend(
         baselines::refresh_database_work(&database.url(), settings.pool_size, live, d).await?;
 
     progress(label, "POST /login at fastapi-users' argon2 parameters");
-    let (login_fastapi, memory_fastapi) = login_at(
+    let (login_fastapi, argon2_fastapi, memory_fastapi) = login_at(
         settings,
         database,
         data_dir,
@@ -146,6 +152,8 @@ pub async fn backend(
         healthz,
         database_refresh,
         login_fastapi,
+        argon2,
+        argon2_fastapi,
         memory,
         memory_fastapi,
     })
@@ -159,7 +167,7 @@ async fn login_at(
     data_dir: &Path,
     argon2: Argon2Params,
     run_id: &str,
-) -> anyhow::Result<(Stats, MemoryRow)> {
+) -> anyhow::Result<(Stats, Stats, MemoryRow)> {
     let service =
         Service::start(settings.binary, settings.port, data_dir, database, argon2).await?;
     let idle = settle_memory(&service, settings.settle).await?;
@@ -182,12 +190,13 @@ async fn login_at(
             bail!("registering {email} answered {status}");
         }
     }
+    let baseline = baselines::argon2_verify(argon2, settings.duration)?;
     let scripts = (0..settings.connections)
         .map(|c| Login::new(&users[c % users.len()]))
         .collect();
     let (login, _) = load::run(service.addr, scripts, settings.duration).await?;
     let memory = after_load(&service, idle, settings.settle).await?;
-    Ok((login, memory))
+    Ok((login, baseline, memory))
 }
 
 /// Memory after a short quiet moment.

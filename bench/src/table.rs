@@ -7,8 +7,6 @@ use crate::load::Stats;
 use crate::run::{BackendRows, MemoryRow, Settings};
 
 pub struct Baselines {
-    pub argon2: Stats,
-    pub argon2_fastapi: Stats,
     pub bare: Stats,
     pub libargon2: Option<f64>,
     pub libargon2_fastapi: Option<f64>,
@@ -70,16 +68,6 @@ pub fn render(
         }
         let _ = writeln!(out);
     };
-    same(
-        &mut out,
-        &format!("base: argon2 verify, {cores} threads"),
-        &base.argon2,
-    );
-    same(
-        &mut out,
-        "base: argon2 verify m=64 MiB t=3 p=4",
-        &base.argon2_fastapi,
-    );
     same(&mut out, "base: bare axum route", &base.bare);
     let fixed = |out: &mut String, label: &str, value: Option<f64>| {
         let _ = write!(out, "{label:<LABEL$}");
@@ -111,7 +99,7 @@ pub fn render(
     };
     let of = |a: &Stats, b: &Stats| Some(a.rate() / b.rate().max(1e-9));
     ratio(&mut out, "login / argon2 verify (target >= 95 %)", &|r| {
-        of(&r.login, &base.argon2)
+        of(&r.login, &r.argon2)
     });
     ratio(
         &mut out,
@@ -121,7 +109,7 @@ pub fn render(
     ratio(
         &mut out,
         "fastapi login / argon2 verify at its params",
-        &|r| of(&r.login_fastapi, &base.argon2_fastapi),
+        &|r| of(&r.login_fastapi, &r.argon2_fastapi),
     );
     ratio(&mut out, "refresh / database work (target >= 70 %)", &|r| {
         of(&r.refresh, &r.database_refresh)
@@ -170,8 +158,7 @@ pub fn render(
             .sum::<u64>()
         })
         .sum::<u64>()
-        + base.bare.errors
-        + base.argon2.errors;
+        + base.bare.errors;
     let _ = writeln!(out, "failed requests (any row): {errors}");
     out
 }
