@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt openapi build release clean help
+.PHONY: run test lint fmt openapi build release bench clean help
 
 help:
 	@echo "make run      serve on http://localhost:$${PORT:-8080} (Swagger UI at /docs); SQLite ./auth.db unless DATABASE_URL"
@@ -10,6 +10,7 @@ help:
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make release  optimised binary in target/release/auth-service"
+	@echo "make bench    load benchmark on SQLite and PostgreSQL + micro-benchmarks (BENCH_DURATION=3s: smoke run)"
 
 run:
 	@case "$${DATABASE_URL:-}" in postgres*) scripts/require-postgres.sh "$$DATABASE_URL" "make run";; esac
@@ -20,7 +21,7 @@ test:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
@@ -33,6 +34,9 @@ build:
 
 release:
 	$(CARGO) build --release
+
+bench:
+	CARGO=$(CARGO) scripts/bench.sh
 
 clean:
 	$(CARGO) clean

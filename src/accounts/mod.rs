@@ -29,6 +29,10 @@ mod passkeys;
 mod password_rules;
 mod passwords;
 mod policy;
+/// The crypto primitives, unwrapped, for the micro-benchmarks and the load
+/// benchmark's baselines (`bench/`). Not an API: nothing in the service uses it.
+#[doc(hidden)]
+pub mod primitives;
 mod refresh;
 mod registration;
 mod scrape;

@@ -17,13 +17,30 @@ pub struct HashMemory {
     blocks: Vec<Block>,
 }
 
+/// The least a buffer reserves: 33 MiB, above glibc's largest mmap threshold
+/// (32 MiB on 64-bit). glibc serves such a request with a mapping of its own and
+/// unmaps it when freed. A smaller buffer, once one was freed, comes from a heap
+/// that glibc does not trim (its threshold moves up to the freed size), so the
+/// process stayed at its peak after the load. Only the blocks in use are ever
+/// written, so only they are resident; the rest is address space.
+const RESERVED_BLOCKS: usize = 33 * 1024;
+
 impl HashMemory {
     fn blocks_for(&mut self, params: &Params) -> &mut [Block] {
         let count = params.block_count();
         if self.blocks.len() < count {
+            let wanted = count.max(RESERVED_BLOCKS);
+            self.blocks
+                .reserve_exact(wanted.saturating_sub(self.blocks.len()));
             self.blocks.resize(count, Block::new());
         }
         &mut self.blocks[..count]
+    }
+
+    /// The bytes of working memory in use (written, so resident).
+    #[cfg(test)]
+    pub fn held_bytes(&self) -> usize {
+        self.blocks.len() * std::mem::size_of::<Block>()
     }
 
     /// Gives back memory beyond what `params` needs: an imported hash may have

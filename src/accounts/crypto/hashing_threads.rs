@@ -4,13 +4,17 @@
 //! their callers do. (A semaphore permit held by the caller's future was released
 //! when the request timed out or the client went away, while the hash ran on in
 //! tokio's blocking pool; a burst then ran dozens of hashes at once.) Each thread
-//! lends its one [`HashMemory`] to every hash it runs. At most `max_queued` jobs
-//! wait for a thread; past that, callers are turned away at once with
-//! [`HashError::Busy`] instead of queueing without bound.
+//! lends its one [`HashMemory`] to every hash it runs, and gives it back to the
+//! system after [`KEEP_MEMORY_FOR`] without work, so that an idle service holds
+//! no hashing memory (before, each thread kept its `m_cost` for good: 19 MiB
+//! from the start-up hash on, 64 MiB per thread at fastapi-users' parameters).
+//! At most `max_queued` jobs wait for a thread; past that, callers are turned
+//! away at once with [`HashError::Busy`] instead of queueing without bound.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::anyhow;
 use tokio::sync::oneshot;
@@ -30,6 +34,11 @@ pub enum HashError {
 
 type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
 
+/// How long a hashing thread keeps its memory without work. Under load a
+/// thread is never idle this long, so the buffer is reused hash after hash;
+/// once the load is over the process is back near its idle size.
+pub const KEEP_MEMORY_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct HashingThreads {
     jobs: flume::Sender<Job>,
@@ -48,6 +57,16 @@ struct Counters {
 impl HashingThreads {
     /// Starts `threads` hashing threads. They end when the last clone is dropped.
     pub fn start(threads: usize, max_queued: usize, metrics: Metrics) -> anyhow::Result<Self> {
+        Self::start_keeping(threads, max_queued, KEEP_MEMORY_FOR, metrics)
+    }
+
+    /// [`Self::start`], with threads that free their memory after `keep` idle.
+    fn start_keeping(
+        threads: usize,
+        max_queued: usize,
+        keep: Duration,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
         let (jobs, queue) = flume::bounded::<Job>(max_queued);
         let counters = Arc::new(Counters::default());
         for i in 0..threads.max(1) {
@@ -55,7 +74,7 @@ impl HashingThreads {
             let counters = counters.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || serve(&queue, &counters))
+                .spawn(move || serve(&queue, &counters, keep))
                 .map_err(|e| anyhow!("cannot start a password hashing thread: {e}"))?;
         }
         Ok(Self {
@@ -118,10 +137,22 @@ impl HashingThreads {
     }
 }
 
-/// One hashing thread: takes jobs until every sender is gone.
-fn serve(queue: &flume::Receiver<Job>, counters: &Counters) {
+/// One hashing thread: takes jobs until every sender is gone, freeing its
+/// memory whenever it has waited `keep` for one.
+fn serve(queue: &flume::Receiver<Job>, counters: &Counters, keep: Duration) {
     let mut memory = HashMemory::default();
-    while let Ok(job) = queue.recv() {
+    loop {
+        let job = match queue.recv_timeout(keep) {
+            Ok(job) => job,
+            Err(flume::RecvTimeoutError::Timeout) => {
+                memory = HashMemory::default();
+                match queue.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => return,
+        };
         let running = counters.running.fetch_add(1, Ordering::SeqCst) + 1;
         counters.peak.fetch_max(running, Ordering::SeqCst);
         // A panicking job is logged by the panic hook and its caller gets an error
@@ -182,6 +213,33 @@ mod tests {
         }
         assert!(threads.run(|_| true).await.expect("ran again"));
         assert_eq!(threads.peak(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_idle_thread_gives_its_memory_back() {
+        let threads =
+            HashingThreads::start_keeping(1, 4, Duration::from_millis(50), Metrics::new())
+                .expect("threads");
+        let params = argon2::Params::new(8_192, 2, 1, None).expect("params");
+        let held = threads
+            .run(move |memory| {
+                super::super::argon2_buffer::hash(&params, b"pw", memory).expect("hash");
+                memory.held_bytes()
+            })
+            .await
+            .expect("ran");
+        assert_eq!(held, 8_192 * 1024);
+        let reused = threads
+            .run(|memory| memory.held_bytes())
+            .await
+            .expect("ran");
+        assert_eq!(reused, held, "kept between jobs that follow each other");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = threads
+            .run(|memory| memory.held_bytes())
+            .await
+            .expect("ran");
+        assert_eq!(after, 0, "freed after a pause");
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 //! hashing threads.
 
 mod access_tokens;
-mod argon2_buffer;
+pub(super) mod argon2_buffer;
 mod hashing_threads;
 pub mod imported_hashes;
 pub mod one_time_codes;
