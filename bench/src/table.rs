@@ -12,7 +12,7 @@ pub struct Baselines {
     pub libargon2_fastapi: Option<f64>,
 }
 
-const LABEL: usize = 44;
+const LABEL: usize = 46;
 
 pub fn render(
     settings: &Settings<'_>,
@@ -60,6 +60,11 @@ pub fn render(
     row(&mut out, "GET /healthz", &|r| &r.healthz);
     row(&mut out, "base: refresh's database work (sqlx)", &|r| {
         &r.database_refresh
+    });
+    let argon2 = format!("base: argon2 verify, {cores} threads");
+    row(&mut out, &argon2, &|r| &r.argon2);
+    row(&mut out, "base: argon2 verify m=64 MiB t=3 p=4", &|r| {
+        &r.argon2_fastapi
     });
     let same = |out: &mut String, label: &str, stats: &Stats| {
         let _ = write!(out, "{label:<LABEL$}");
