@@ -17,6 +17,7 @@
 //! account changed in a way a cached session check shows (email, name,
 //! verification, second factor, disabled, deleted).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -64,6 +65,41 @@ pub enum Announcement {
 enum Signal {
     Announced(Announcement),
     Missed,
+}
+
+/// Told of each announcement before any subscriber (see [`Revocations::hear_first`]).
+type FirstHearer = Box<dyn Fn(Result<Announcement, Missed>) + Send + Sync>;
+
+/// This instance's subscribers, and the one that hears every announcement
+/// before them: the session cache. Whoever hears a revocation (gRPC's
+/// `WatchRevocations`, say) may then count on this instance refusing it.
+#[derive(Clone)]
+struct Local {
+    sender: broadcast::Sender<Signal>,
+    first: Arc<std::sync::OnceLock<FirstHearer>>,
+}
+
+impl Local {
+    fn new() -> Self {
+        Self {
+            sender: broadcast::channel(BACKLOG).0,
+            first: Arc::default(),
+        }
+    }
+
+    fn send(&self, signal: Signal) -> Result<usize, broadcast::error::SendError<Signal>> {
+        if let Some(first) = self.first.get() {
+            first(match &signal {
+                Signal::Announced(announcement) => Ok(*announcement),
+                Signal::Missed => Err(Missed),
+            });
+        }
+        self.sender.send(signal)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Signal> {
+        self.sender.subscribe()
+    }
 }
 
 /// What goes over the route. Revocations keep their first format (a bare
@@ -119,7 +155,7 @@ impl RevocationFeed {
 
 /// This instance's end of the broadcast.
 pub struct Revocations {
-    local: broadcast::Sender<Signal>,
+    local: Local,
     link: watch::Sender<Link>,
     route: Route,
 }
@@ -127,7 +163,7 @@ pub struct Revocations {
 /// The relays' side of [`Link`]: subscribers hear [`Missed`] on every change.
 #[derive(Clone)]
 struct Relayed {
-    local: broadcast::Sender<Signal>,
+    local: Local,
     link: watch::Sender<Link>,
 }
 
@@ -164,7 +200,7 @@ impl Revocations {
         redis_url: Option<&url::Url>,
         stop: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let (local, _) = broadcast::channel(BACKLOG);
+        let local = Local::new();
         let connected = Link {
             connected: true,
             epoch: 0,
@@ -203,6 +239,15 @@ impl Revocations {
     }
 
     /// Revocations and user changes alike.
+    /// Registers the one hearer told of every announcement synchronously,
+    /// before any subscriber (once; a second registration is ignored).
+    pub fn hear_first(
+        &self,
+        hearer: impl Fn(Result<Announcement, Missed>) + Send + Sync + 'static,
+    ) {
+        let _ = self.local.first.set(Box::new(hearer));
+    }
+
     pub fn subscribe_all(&self) -> AnnouncementFeed {
         AnnouncementFeed {
             receiver: self.local.subscribe(),
@@ -317,7 +362,7 @@ fn encode(message: &Message) -> String {
     serde_json::to_string(message).unwrap_or_default()
 }
 
-fn deliver(message: &Message, local: &broadcast::Sender<Signal>) {
+fn deliver(message: &Message, local: &Local) {
     // No subscriber is not an error: nobody caches anything yet.
     let send = |a| {
         let _ = local.send(Signal::Announced(a));
@@ -331,7 +376,7 @@ fn deliver(message: &Message, local: &broadcast::Sender<Signal>) {
 }
 
 /// Passes one message of the route to this instance's subscribers.
-fn relay(payload: &str, local: &broadcast::Sender<Signal>) {
+fn relay(payload: &str, local: &Local) {
     match serde_json::from_str::<Message>(payload) {
         Ok(message) => deliver(&message, local),
         Err(e) => {

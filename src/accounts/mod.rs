@@ -159,7 +159,7 @@ impl Accounts {
             cache.session_cache_size,
             revocations.link(),
         ));
-        sessions.listen(revocations.subscribe_all());
+        sessions.listen(&revocations);
         Ok(Self {
             config,
             store,

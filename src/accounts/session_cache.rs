@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::outcomes::User;
-use crate::revocations::{Announcement, AnnouncementFeed, Link, Revocation};
+use crate::revocations::{Announcement, Link, Revocation, Revocations};
 use crate::store::SessionUserRow;
 
 /// What the session check answers for a live session.
@@ -76,20 +76,19 @@ impl SessionCache {
         }
     }
 
-    /// Drops what it hears from every instance, until the service stops.
-    pub fn listen(self: &Arc<Self>, mut feed: AnnouncementFeed) {
+    /// Drops what it hears from every instance, before anyone else hears it
+    /// (so a subscriber told of a revocation finds it refused here too).
+    pub fn listen(self: &Arc<Self>, revocations: &Revocations) {
         if self.caches.is_none() {
             return;
         }
         let cache = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(heard) = feed.next().await {
-                let Some(cache) = cache.upgrade() else { return };
-                match heard {
-                    Ok(Announcement::Revoked(revocation)) => cache.forget(&[revocation], &[]),
-                    Ok(Announcement::UserChanged(user)) => cache.forget(&[], &[user]),
-                    Err(_missed) => cache.forget_all(),
-                }
+        revocations.hear_first(move |heard| {
+            let Some(cache) = cache.upgrade() else { return };
+            match heard {
+                Ok(Announcement::Revoked(revocation)) => cache.forget(&[revocation], &[]),
+                Ok(Announcement::UserChanged(user)) => cache.forget(&[], &[user]),
+                Err(_missed) => cache.forget_all(),
             }
         });
     }
