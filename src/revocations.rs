@@ -17,7 +17,6 @@
 //! account changed in a way a cached session check shows (email, name,
 //! verification, second factor, disabled, deleted).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -28,7 +27,10 @@ use uuid::Uuid;
 
 use crate::store::{Db, Notifications, Store, StoreResult};
 
+mod local;
 mod redis_route;
+
+use local::Local;
 
 const CHANNEL: &str = "auth_revocations";
 /// Announcements a slow subscriber may lag behind before it is told it missed some.
@@ -65,41 +67,6 @@ pub enum Announcement {
 enum Signal {
     Announced(Announcement),
     Missed,
-}
-
-/// Told of each announcement before any subscriber (see [`Revocations::hear_first`]).
-type FirstHearer = Box<dyn Fn(Result<Announcement, Missed>) + Send + Sync>;
-
-/// This instance's subscribers, and the one that hears every announcement
-/// before them: the session cache. Whoever hears a revocation (gRPC's
-/// `WatchRevocations`, say) may then count on this instance refusing it.
-#[derive(Clone)]
-struct Local {
-    sender: broadcast::Sender<Signal>,
-    first: Arc<std::sync::OnceLock<FirstHearer>>,
-}
-
-impl Local {
-    fn new() -> Self {
-        Self {
-            sender: broadcast::channel(BACKLOG).0,
-            first: Arc::default(),
-        }
-    }
-
-    fn send(&self, signal: Signal) -> Result<usize, broadcast::error::SendError<Signal>> {
-        if let Some(first) = self.first.get() {
-            first(match &signal {
-                Signal::Announced(announcement) => Ok(*announcement),
-                Signal::Missed => Err(Missed),
-            });
-        }
-        self.sender.send(signal)
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<Signal> {
-        self.sender.subscribe()
-    }
 }
 
 /// What goes over the route. Revocations keep their first format (a bare
