@@ -19,18 +19,23 @@ use super::auth_method::AuthMethod;
 use super::crypto::{Claims, IssuedToken, TokenError};
 use super::crypto::{JwtKeys, PublicKey, SigningKey};
 use super::signing_keys::{self, POLL};
+use super::verified_tokens::VerifiedTokens;
 
 pub(super) struct KeyRing {
     keys: RwLock<Arc<JwtKeys>>,
     /// JWT_PRIVATE_KEY(_FILE), which always signs.
     configured: Option<SigningKey>,
+    /// Tokens already verified, so a repeated one skips the signature check.
+    verified: VerifiedTokens,
 }
 
 impl KeyRing {
-    pub(super) fn new(keys: JwtKeys, configured: Option<SigningKey>) -> Self {
+    /// Remembers up to `remembered` verified tokens (`0`: none).
+    pub(super) fn new(keys: JwtKeys, configured: Option<SigningKey>, remembered: u64) -> Self {
         Self {
             keys: RwLock::new(Arc::new(keys)),
             configured,
+            verified: VerifiedTokens::new(remembered),
         }
     }
 
@@ -59,8 +64,16 @@ impl KeyRing {
         keys.issue(user_id, session_id, email, email_verified, method, now)
     }
 
+    /// Signature and claims of `token`, from memory when it verified before
+    /// (and its key still verifies).
     pub(super) fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
-        self.get().verify(token, now)
+        let keys = self.get();
+        if let Some(claims) = self.verified.get(token, now, |kid| keys.verifies(kid)) {
+            return Ok(claims);
+        }
+        let (claims, kid) = keys.verify_signed(token, now)?;
+        self.verified.keep(token, &kid, &claims, now);
+        Ok(claims)
     }
 
     pub(super) fn public_keys(&self) -> Vec<PublicKey> {

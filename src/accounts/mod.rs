@@ -43,6 +43,7 @@ mod throttle;
 mod unit_of_work;
 mod user_changes;
 mod verification;
+mod verified_tokens;
 mod webhook_events;
 
 use std::sync::Arc;

@@ -77,7 +77,8 @@ pub(super) async fn load_at_start(
         db.offer_signing_key(&row_of(&key, now)).await?;
     }
     let (keys, _) = load(config, configured.clone(), store, now).await?;
-    Ok(KeyRing::new(keys, configured))
+    let remembered = config.session_cache.session_cache_size;
+    Ok(KeyRing::new(keys, configured, remembered))
 }
 
 /// The keys as the database holds them at `now` (the one signing, the

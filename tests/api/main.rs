@@ -51,5 +51,6 @@ mod sessions;
 mod shutdown;
 mod tls;
 mod tokens;
+mod verified_tokens;
 mod verify_email;
 mod webhooks;

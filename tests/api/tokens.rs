@@ -101,7 +101,7 @@ async fn sign_as_service(app: &TestApp, login: &Tokens, claims: &Value) -> Strin
     )
 }
 
-async fn assert_refused(app: &TestApp, token: &str, why: &str) {
+pub(crate) async fn assert_refused(app: &TestApp, token: &str, why: &str) {
     let reply = app.me(token).await;
     assert_eq!(
         reply.status,
@@ -117,7 +117,7 @@ async fn assert_refused(app: &TestApp, token: &str, why: &str) {
     );
 }
 
-async fn assert_accepted(app: &TestApp, token: &str, why: &str) {
+pub(crate) async fn assert_accepted(app: &TestApp, token: &str, why: &str) {
     let reply = app.me(token).await;
     assert_eq!(reply.status, StatusCode::OK, "{why}: {}", reply.text);
 }

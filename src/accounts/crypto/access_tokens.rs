@@ -120,6 +120,8 @@ pub enum TokenError {
     TooLong(i64),
     #[error("token issued or valid only in the future (iat {iat}, nbf {nbf:?})")]
     FromTheFuture { iat: i64, nbf: Option<i64> },
+    #[error("token expired at {0}")]
+    Expired(i64),
 }
 
 /// The signing key in use plus every key whose tokens we still accept.
@@ -252,22 +254,40 @@ impl JwtKeys {
     /// token was not minted to outlive ACCESS_TOKEN_TTL nor dated after `now`
     /// (a leaked signing key, or a bug, must not yield long-lived tokens).
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+        self.verify_signed(token, now).map(|(claims, _kid)| claims)
+    }
+
+    /// [`Self::verify`], also telling which key signed the token.
+    pub fn verify_signed(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Claims, String), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(TokenError::Malformed)?;
-        let key = header
+        let (kid, key) = header
             .kid
-            .as_deref()
-            .and_then(|kid| self.verifying.get(kid))
+            .and_then(|kid| self.verifying.get(&kid).map(|key| (kid, key)))
             .ok_or(TokenError::UnknownKey)?;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(TokenError::Invalid)?;
         self.check_times(&claims, now.timestamp())?;
-        Ok(claims)
+        Ok((claims, kid))
     }
 
-    /// `exp - iat` within the TTL, and neither `iat` nor `nbf` after `now`, each
-    /// with the leeway.
+    /// Whether tokens signed with `kid` still verify.
+    pub fn verifies(&self, kid: &str) -> bool {
+        self.verifying.contains_key(kid)
+    }
+
+    /// `exp - iat` within the TTL, neither `iat` nor `nbf` after `now`, and
+    /// `exp` not before it, each with the leeway. (jsonwebtoken checks `exp`
+    /// too, against the system clock; this holds it to the core's clock, the
+    /// one every other expiry is measured on.)
     fn check_times(&self, claims: &Claims, now: i64) -> Result<(), TokenError> {
+        if claims.exp.saturating_add(LEEWAY) < now {
+            return Err(TokenError::Expired(claims.exp));
+        }
         let lifetime = claims.exp.saturating_sub(claims.iat);
         if lifetime > self.ttl.num_seconds().saturating_add(LEEWAY) {
             return Err(TokenError::TooLong(lifetime));
