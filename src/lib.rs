@@ -6,14 +6,15 @@
 //! and queues mail for `mail` (composition, transports, the outbox worker) and
 //! webhooks for `webhooks` (the worker that signs and delivers them).
 //! The core asks `limits` (rate limits, in memory or Redis) at the start of each
-//! flow. `config`, `clock`, `secrets`, `templates` and `telemetry` are leaves any
-//! layer may use.
+//! flow. `config`, `clock`, `delivery`, `secrets`, `templates` and `telemetry` are
+//! leaves any layer may use.
 //! This file only wires them together.
 
 pub mod accounts;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod grpc;
 pub mod healthcheck;
 pub mod http;
