@@ -6,14 +6,15 @@
 //! and queues mail for `mail` (composition, transports, the outbox worker) and
 //! webhooks for `webhooks` (the worker that signs and delivers them).
 //! The core asks `limits` (rate limits, in memory or Redis) at the start of each
-//! flow. `config`, `clock`, `secrets`, `templates` and `telemetry` are leaves any
-//! layer may use.
-//! This file only wires them together.
+//! flow. `config`, `clock`, `delivery`, `secrets`, `templates` and `telemetry` are
+//! leaves any layer may use.
+//! This file only wires them together (the core itself: `wiring.rs`).
 
 pub mod accounts;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod grpc;
 pub mod healthcheck;
 pub mod http;
@@ -27,6 +28,7 @@ pub mod telemetry;
 pub mod templates;
 pub mod tls;
 pub mod webhooks;
+mod wiring;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,13 +44,8 @@ use accounts::Accounts;
 use config::Config;
 use http::AppState;
 use http::pages::Pages;
-use limits::Limiter;
-use mail::{Mailer, OutboxSignal, OutboxWorker};
-use revocations::Revocations;
-use secrets::SecretsKey;
+use mail::{Mailer, OutboxWorker};
 use store::Store;
-use telemetry::metrics::Metrics;
-use templates::Templates;
 use tls::{Tls, TlsListener};
 use webhooks::WebhookWorker;
 
@@ -75,38 +72,25 @@ impl Application {
         let tls = config.operations.tls_files()?.map(Tls::load).transpose()?;
         let config = Arc::new(config);
         let store = Store::connect(&config.database(), config.database_max_connections).await?;
-        // After the database opened: a start-up that fails there leaves no key file.
-        let (secrets, secrets_from) = secrets_key(&config)?;
-        let templates = Arc::new(Templates::load()?);
-        let signal = OutboxSignal::default();
-        let limiter = Limiter::build(&config, clock.clone()).await?;
         let stop = tokio_util::sync::CancellationToken::new();
-        let metrics = Metrics::new();
-        let revocations =
-            Revocations::start(&store, config.redis_url.as_ref(), stop.clone()).await?;
-        let accounts = Accounts::build(accounts::Parts {
-            config: config.clone(),
-            store: store.clone(),
-            templates: templates.clone(),
-            outbox: signal.clone(),
-            secrets: secrets.clone(),
-            limits: limiter,
-            revocations: Arc::new(revocations),
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-        })
-        .await?;
+        let wiring::Core {
+            accounts,
+            templates,
+            outbox,
+            secrets,
+            secrets_from,
+        } = wiring::core(config.clone(), &store, clock.clone(), stop.clone()).await?;
         let webhooks = webhook_worker(&config, &store, &accounts, &clock)?;
         let worker = OutboxWorker {
             store,
             mailer: Mailer::new(config.smtp_url.as_ref(), config.mail_from.clone())?,
-            signal,
+            signal: outbox,
             secrets,
             clock,
             max_attempts: config.mail_max_attempts,
             retry_base: config.mail_retry_base,
             poll_interval: config.mail_poll_interval,
-            metrics,
+            metrics: accounts.metrics().clone(),
         };
         let addr = config.listen_addr();
         let listener = tokio::net::TcpListener::bind(addr)
@@ -303,17 +287,6 @@ fn webhook_worker(
         poll_interval: config.mail_poll_interval,
         metrics: accounts.metrics().clone(),
     }))
-}
-
-/// SECRETS_KEY from configuration, or from (or generated into) its file in
-/// DATA_DIR; and where it came from.
-pub(crate) fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
-    if let Some(key) = config.configured_secrets_key()? {
-        return Ok((Arc::new(key), "SECRETS_KEY".to_owned()));
-    }
-    let path = config.secrets_key_file();
-    let key = SecretsKey::load_or_generate(&path)?;
-    Ok((Arc::new(key), format!("file {}", path.display())))
 }
 
 /// `auth-service admin-keys create --name NAME`: opens the database (applying

@@ -6,15 +6,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use validator::Validate as _;
 
-use crate::accounts::{self, AccountError, Accounts, NewUserByAdmin};
+use crate::accounts::{AccountError, NewUserByAdmin};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::admin_schemas::{AdminUser, CreateUserRequest};
-use crate::limits::Limiter;
-use crate::mail::OutboxSignal;
-use crate::revocations::Revocations;
 use crate::store::Store;
-use crate::templates::Templates;
+use crate::wiring::{self, Core};
 
 pub(super) async fn create(
     config: Config,
@@ -36,9 +33,11 @@ pub(super) async fn create(
     let config = Arc::new(config);
     let store = Store::connect(&config.database(), 2).await?;
     let stop = CancellationToken::new();
-    let built = core(config, &store, stop.clone()).await;
+    // No listeners, no workers: the mail is queued in the outbox, and a running
+    // instance sends it.
+    let built = wiring::core(config, &store, Clock::default(), stop.clone()).await;
     let created = match built {
-        Ok(accounts) => {
+        Ok(Core { accounts, .. }) => {
             let new = NewUserByAdmin {
                 email: request.email,
                 password: None,
@@ -63,31 +62,6 @@ pub(super) async fn create(
         "{}\n",
         serde_json::to_string_pretty(&AdminUser::from(created?))?
     ))
-}
-
-/// The core, wired as `Application::build` wires it (no listeners, no workers:
-/// the mail is queued in the outbox, and a running instance sends it).
-async fn core(
-    config: Arc<Config>,
-    store: &Store,
-    stop: CancellationToken,
-) -> anyhow::Result<Accounts> {
-    let clock = Clock::default();
-    let (secrets, _) = crate::secrets_key(&config)?;
-    let limits = Limiter::build(&config, clock.clone()).await?;
-    let revocations = Revocations::start(store, config.redis_url.as_ref(), stop).await?;
-    Accounts::build(accounts::Parts {
-        config,
-        store: store.clone(),
-        templates: Arc::new(Templates::load()?),
-        outbox: OutboxSignal::default(),
-        secrets,
-        limits,
-        revocations: Arc::new(revocations),
-        metrics: crate::telemetry::metrics::Metrics::new(),
-        clock,
-    })
-    .await
 }
 
 /// `--email: must be a valid email address`, one line per field.

@@ -6,6 +6,8 @@
 
 mod auth_service;
 mod convert;
+mod metrics_layer;
+mod served_methods;
 mod status;
 mod token_service;
 
@@ -24,8 +26,10 @@ use crate::config::Config;
 use crate::tls::{Tls, TlsListener};
 use auth_service::AuthApi;
 use convert::Incoming;
+use metrics_layer::CountCallsLayer;
 use proto::auth_service_server::AuthServiceServer;
 use proto::token_service_server::TokenServiceServer;
+use served_methods::ServedMethods;
 use token_service::TokenApi;
 
 pub use status::ERROR_CODE;
@@ -59,6 +63,17 @@ impl Door {
     }
 }
 
+/// The methods of every service `serve` adds: ours, health and reflection
+/// (each counted under its own service name in /metrics).
+fn served_methods() -> anyhow::Result<ServedMethods> {
+    ServedMethods::from_descriptor_sets(&[
+        proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ])
+}
+
 /// Serves the gRPC API on `listener` until `shutdown` is cancelled, then lets
 /// the calls in flight finish (open WatchRevocations streams end at once).
 /// With `tls`, connections are TLS (ALPN h2), with the HTTP port's certificate.
@@ -70,6 +85,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let timeout = config.request_timeout;
+    let counting = CountCallsLayer::new(accounts.metrics().clone(), served_methods()?);
     let door = Door {
         accounts,
         config,
@@ -102,6 +118,7 @@ pub async fn serve(
                 // A failed call's cause is logged once where it happens (status.rs).
                 .on_failure(()),
         )
+        .layer(counting)
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)

@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 use super::compose::LINK_TOKEN_PLACEHOLDER;
 use super::transport::SMTP_TIMEOUT;
 use super::{Email, Mailer};
-use crate::clock::{Clock, backoff};
+use crate::clock::Clock;
+use crate::delivery::{self, Deliverer};
 use crate::secrets::{Purpose, SecretsKey};
 use crate::store::{OutboxRow, Store};
 use crate::telemetry::metrics::{Failure, Metrics, Queue};
@@ -64,58 +65,34 @@ pub struct OutboxWorker {
 impl OutboxWorker {
     /// Runs until `stop` is cancelled: a round at start (mail left from before a
     /// restart), then one whenever this instance queues mail or the poll interval
-    /// passes (mail queued by other instances, retries falling due).
+    /// passes (mail queued by other instances, retries falling due); at the
+    /// end, a last round for what is due.
     pub async fn run(self, stop: CancellationToken) {
-        loop {
-            if let Err(e) = self.deliver_due(&stop).await {
-                tracing::error!(error = format!("{e:#}"), "outbox round failed");
-            }
-            tokio::select! {
-                () = stop.cancelled() => break,
-                () = self.signal.woken() => {}
-                () = tokio::time::sleep(self.poll_interval) => {}
-            }
-        }
-        // Shutting down (the doors are closed): what is due now goes out,
-        // including what the last requests queued, each tried once, within
-        // SHUTDOWN_TIMEOUT.
-        let now = self.clock.now();
-        if let Err(e) = self.deliver_due_by(now).await {
-            tracing::error!(error = format!("{e:#}"), "last outbox round failed");
-        }
+        delivery::run(&self, &self.clock, self.poll_interval, stop).await;
     }
 
-    /// Claims and sends due messages until none is left, or
-    /// until `stop` is cancelled (then the last round takes the rest).
-    async fn deliver_due(&self, stop: &CancellationToken) -> anyhow::Result<()> {
-        loop {
-            let batch = self.claim(self.clock.now()).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            // The whole batch is leased: it is sent before stopping.
-            for row in batch {
-                self.deliver(row).await?;
-            }
-            if stop.is_cancelled() {
-                return Ok(());
-            }
+    /// The message of `row`, its link's token unsealed into the bodies; `None`
+    /// when the token does not unseal.
+    fn unsealed(&self, row: OutboxRow) -> Option<Email> {
+        let mut email = Email {
+            to: row.recipient,
+            subject: row.subject,
+            text: row.body_text,
+            html: row.body_html,
+        };
+        if let Some(sealed) = row.sealed_token {
+            let token = self.secrets.open(Purpose::OutboxLinkToken, &sealed).ok()?;
+            let token = String::from_utf8(token).ok()?;
+            email.text = email.text.replace(LINK_TOKEN_PLACEHOLDER, &token);
+            email.html = email.html.replace(LINK_TOKEN_PLACEHOLDER, &token);
         }
+        Some(email)
     }
+}
 
-    /// Sends every one of the messages due by `due_by` (a failed one is
-    /// rescheduled after it, so it is not tried twice).
-    async fn deliver_due_by(&self, due_by: DateTime<Utc>) -> anyhow::Result<()> {
-        loop {
-            let batch = self.claim(due_by).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for row in batch {
-                self.deliver(row).await?;
-            }
-        }
-    }
+impl Deliverer for OutboxWorker {
+    type Row = OutboxRow;
+    const NAME: &'static str = "outbox";
 
     /// Leases a batch of the messages due by `due_by`.
     async fn claim(&self, due_by: DateTime<Utc>) -> anyhow::Result<Vec<OutboxRow>> {
@@ -126,6 +103,10 @@ impl OutboxWorker {
         let batch = db.claim_mail(due_by, lease_until, BATCH).await?;
         db.commit().await?;
         Ok(batch)
+    }
+
+    async fn woken(&self) {
+        self.signal.woken().await;
     }
 
     async fn deliver(&self, row: OutboxRow) -> anyhow::Result<()> {
@@ -154,7 +135,7 @@ impl OutboxWorker {
                 tracing::error!(mail = %id, subject = %email.subject, attempts, reason = %e.message, "email dead: giving up");
             }
             Err(e) => {
-                let retry_at = self.retry_at(attempts, self.clock.now());
+                let retry_at = delivery::retry_at(self.retry_base, attempts, self.clock.now());
                 let mut db = self.store.connection().await?;
                 db.mail_failed(id, &e.message, Some(retry_at), self.clock.now())
                     .await?;
@@ -163,28 +144,5 @@ impl OutboxWorker {
             }
         }
         Ok(())
-    }
-
-    /// The message of `row`, its link's token unsealed into the bodies; `None`
-    /// when the token does not unseal.
-    fn unsealed(&self, row: OutboxRow) -> Option<Email> {
-        let mut email = Email {
-            to: row.recipient,
-            subject: row.subject,
-            text: row.body_text,
-            html: row.body_html,
-        };
-        if let Some(sealed) = row.sealed_token {
-            let token = self.secrets.open(Purpose::OutboxLinkToken, &sealed).ok()?;
-            let token = String::from_utf8(token).ok()?;
-            email.text = email.text.replace(LINK_TOKEN_PLACEHOLDER, &token);
-            email.html = email.html.replace(LINK_TOKEN_PLACEHOLDER, &token);
-        }
-        Some(email)
-    }
-
-    fn retry_at(&self, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
-        let wait = backoff(self.retry_base, attempts);
-        now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
     }
 }

@@ -7,8 +7,8 @@
 //! `metrics::with_local_recorder`, so the facade's macros still do the work.
 //!
 //! Every label value is a fixed word chosen here or by the caller (`&'static
-//! str`), a route template, a method or a status: never an email, a token or a
-//! path with an id in it.
+//! str`), a route template, a method, a status, or a served gRPC service and
+//! method: never an email, a token or a path with an id in it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +27,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 const HTTP_REQUESTS: &str = "auth_http_requests_total";
 const HTTP_DURATION: &str = "auth_http_request_duration_seconds";
+const GRPC_REQUESTS: &str = "auth_grpc_requests_total";
+const GRPC_DURATION: &str = "auth_grpc_request_duration_seconds";
 const LOGINS: &str = "auth_logins_total";
 const REFRESHES: &str = "auth_refreshes_total";
 const RATE_LIMITED: &str = "auth_rate_limited_total";
@@ -37,6 +39,15 @@ const HASH_RUNNING: &str = "auth_password_hash_running";
 const OUTBOX_DEPTH: &str = "auth_outbox_depth";
 const OUTBOX_SENT: &str = "auth_outbox_sent_total";
 const OUTBOX_FAILURES: &str = "auth_outbox_send_failures_total";
+
+/// The labels of a gRPC call's series.
+fn grpc_labels(service: &str, method: &str, code: &'static str) -> [(&'static str, String); 3] {
+    [
+        ("service", service.to_owned()),
+        ("method", method.to_owned()),
+        ("code", code.to_owned()),
+    ]
+}
 
 /// One application's metrics: cheap to clone, every clone counting into the same
 /// recorder.
@@ -124,6 +135,15 @@ impl Metrics {
                 Unit::Seconds,
                 "HTTP request latency by route template, method and status"
             );
+            describe_counter!(
+                GRPC_REQUESTS,
+                "gRPC calls by service, method and status code, counted when the call ends"
+            );
+            describe_histogram!(
+                GRPC_DURATION,
+                Unit::Seconds,
+                "gRPC call duration (to the status; a stream's whole life) by service, method and status code"
+            );
             describe_counter!(LOGINS, "Logins by method and outcome");
             describe_counter!(REFRESHES, "Refresh-token exchanges by outcome");
             describe_counter!(
@@ -169,9 +189,38 @@ impl Metrics {
             ("method", method.to_owned()),
             ("status", status.to_string()),
         ];
+        self.timed(HTTP_REQUESTS, HTTP_DURATION, &labels, elapsed);
+    }
+
+    /// One gRPC call ended with status `code` (`OK`, `UNAUTHENTICATED`, ...):
+    /// `service` and `method` are one of the served methods (e.g.
+    /// `auth.v1.AuthService`, `Login`), or a fixed word for a call to none.
+    pub fn grpc_request(&self, service: &str, method: &str, code: &'static str, elapsed: Duration) {
+        let labels = grpc_labels(service, method, code);
+        self.timed(GRPC_REQUESTS, GRPC_DURATION, &labels, elapsed);
+    }
+
+    /// Counts one request (or call) in `total` and its latency in `latency`.
+    fn timed(
+        &self,
+        total: &'static str,
+        latency: &'static str,
+        labels: &[(&'static str, String)],
+        elapsed: Duration,
+    ) {
         self.record(|| {
-            counter!(HTTP_REQUESTS, &labels).increment(1);
-            histogram!(HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
+            counter!(total, labels).increment(1);
+            histogram!(latency, labels).record(elapsed.as_secs_f64());
+        });
+    }
+
+    /// The gRPC methods served, each counted as zero successful calls until it
+    /// is called, so that a dashboard sees zeroes rather than nothing.
+    pub fn grpc_served<'a>(&self, methods: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        self.record(|| {
+            for (service, method) in methods {
+                counter!(GRPC_REQUESTS, &grpc_labels(service, method, "OK")).increment(0);
+            }
         });
     }
 

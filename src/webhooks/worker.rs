@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::sender::HTTP_TIMEOUT;
 use super::{Sender, WebhookSignal};
-use crate::clock::{Clock, backoff};
+use crate::clock::Clock;
+use crate::delivery::{self, Deliverer};
 use crate::store::{Store, WebhookRow};
 use crate::telemetry::metrics::{Failure, Metrics, Queue};
 
@@ -37,58 +38,16 @@ pub struct WebhookWorker {
 impl WebhookWorker {
     /// Runs until `stop` is cancelled: a round at start (webhooks left from
     /// before a restart), then one whenever this instance queues a webhook or
-    /// the poll interval passes (webhooks of other instances, retries due).
+    /// the poll interval passes (webhooks of other instances, retries due); at
+    /// the end, a last round for what is due.
     pub async fn run(self, stop: CancellationToken) {
-        loop {
-            if let Err(e) = self.deliver_due(&stop).await {
-                tracing::error!(error = format!("{e:#}"), "webhook round failed");
-            }
-            tokio::select! {
-                () = stop.cancelled() => break,
-                () = self.signal.woken() => {}
-                () = tokio::time::sleep(self.poll_interval) => {}
-            }
-        }
-        // Shutting down (the doors are closed): what is due now goes out,
-        // including what the last requests queued, each tried once, within
-        // SHUTDOWN_TIMEOUT.
-        let now = self.clock.now();
-        if let Err(e) = self.deliver_due_by(now).await {
-            tracing::error!(error = format!("{e:#}"), "last webhook round failed");
-        }
+        delivery::run(&self, &self.clock, self.poll_interval, stop).await;
     }
+}
 
-    /// Claims and sends due webhooks until none is left, or
-    /// until `stop` is cancelled (then the last round takes the rest).
-    async fn deliver_due(&self, stop: &CancellationToken) -> anyhow::Result<()> {
-        loop {
-            let batch = self.claim(self.clock.now()).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            // The whole batch is leased: it is sent before stopping.
-            for row in batch {
-                self.deliver(row).await?;
-            }
-            if stop.is_cancelled() {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Sends every one of the webhooks due by `due_by` (a failed one is
-    /// rescheduled after it, so it is not tried twice).
-    async fn deliver_due_by(&self, due_by: DateTime<Utc>) -> anyhow::Result<()> {
-        loop {
-            let batch = self.claim(due_by).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for row in batch {
-                self.deliver(row).await?;
-            }
-        }
-    }
+impl Deliverer for WebhookWorker {
+    type Row = WebhookRow;
+    const NAME: &'static str = "webhook";
 
     /// Leases a batch of the webhooks due by `due_by`.
     async fn claim(&self, due_by: DateTime<Utc>) -> anyhow::Result<Vec<WebhookRow>> {
@@ -100,6 +59,10 @@ impl WebhookWorker {
         let batch = db.claim_webhooks(due_by, lease_until, BATCH).await?;
         db.commit().await?;
         Ok(batch)
+    }
+
+    async fn woken(&self) {
+        self.signal.woken().await;
     }
 
     async fn deliver(&self, row: WebhookRow) -> anyhow::Result<()> {
@@ -121,17 +84,12 @@ impl WebhookWorker {
                 tracing::error!(webhook = id, kind, attempts, %reason, "webhook dead: giving up");
             }
             Err(reason) => {
-                let retry_at = self.retry_at(attempts, now);
+                let retry_at = delivery::retry_at(self.retry_base, attempts, now);
                 db.webhook_failed(id, &reason, Some(retry_at), now).await?;
                 self.metrics.send_failed(Queue::Webhooks, Failure::Retry);
                 tracing::warn!(webhook = id, kind, attempts, %retry_at, %reason, "webhook not delivered; will retry");
             }
         }
         Ok(())
-    }
-
-    fn retry_at(&self, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
-        let wait = backoff(self.retry_base, attempts);
-        now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
     }
 }

@@ -137,6 +137,7 @@ const RULES: &[Rule] = &[
 const LEAVES: &[&str] = &[
     "config",
     "clock",
+    "delivery",
     "healthcheck",
     "request_headers",
     "secrets",
