@@ -55,6 +55,15 @@ fi
 echo "== unit tests and the integration suite on SQLite"
 TEST_BACKEND=sqlite "$CARGO" test --all-targets
 
+# --- browser test on /docs (scripts/browser-test.sh) ---
+# Headless Chromium uses Swagger UI's "Try it out" on /register and /login. Here,
+# before the PostgreSQL half, so that a run without PostgreSQL still gets it. It
+# installs Chromium when it can; without Node.js/npm/Chromium it says what is
+# missing and skips, or fails with CI=true.
+echo "== the browser test on /docs"
+CARGO=$CARGO scripts/browser-test.sh
+# --- end of the browser test ---
+
 pg_bin_dir() {
   if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
     dirname "$(command -v initdb)"
