@@ -284,6 +284,9 @@ impl JwtKeys {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
