@@ -251,3 +251,60 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// Properties of what is read back from configuration and the database.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn purpose() -> impl Strategy<Value = Purpose> {
+        prop_oneof![
+            Just(Purpose::OutboxLinkToken),
+            Just(Purpose::RefreshTokenSuccessor),
+            Just(Purpose::TotpSecret),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn only_32_bytes_of_base64_are_a_key(
+            text in prop_oneof![".{0,60}", "[A-Za-z0-9+/=]{40,48}"],
+            bytes in any::<[u8; KEY_BYTES]>(),
+        ) {
+            let decoded = STANDARD.decode(text.trim()).ok();
+            prop_assert_eq!(
+                SecretsKey::from_base64(&text).is_ok(),
+                decoded.is_some_and(|d| d.len() == KEY_BYTES)
+            );
+            let written = format!(" {}\n", STANDARD.encode(bytes));
+            prop_assert_eq!(SecretsKey::from_base64(&written).map(|k| k.0), Ok(bytes));
+        }
+
+        /// Sealed values open to what was sealed; anything else (any bytes,
+        /// any one byte changed, another purpose) does not open.
+        #[test]
+        fn only_what_was_sealed_opens(
+            key in any::<[u8; KEY_BYTES]>(),
+            plaintext in prop::collection::vec(any::<u8>(), 0..100),
+            garbage in prop::collection::vec(any::<u8>(), 0..100),
+            (purpose, other) in (purpose(), purpose()),
+            at in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let key = SecretsKey(key);
+            let sealed = key.seal(purpose, &plaintext).expect("seals");
+            prop_assert_eq!(key.open(purpose, &sealed).ok(), Some(plaintext));
+            prop_assert!(key.open(purpose, &garbage).is_err());
+            let mut altered = sealed.clone();
+            altered[at.index(sealed.len())] ^= flip;
+            prop_assert!(key.open(purpose, &altered).is_err());
+            if purpose.label() != other.label() {
+                prop_assert!(key.open(other, &sealed).is_err());
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod account_sql;
 mod admin_sql;
 mod backend;
 mod db;
+mod email_key;
 mod mfa_sql;
 mod notifications;
 mod passkey_sql;

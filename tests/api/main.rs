@@ -22,6 +22,7 @@ mod commands;
 mod concurrency;
 mod container;
 mod grpc_auth;
+mod grpc_fuzz;
 mod grpc_metrics;
 mod grpc_outage;
 mod grpc_revocations;
