@@ -36,6 +36,7 @@ pub mod primitives;
 mod refresh;
 mod registration;
 mod scrape;
+mod sealed_signing_keys;
 mod session_cache;
 mod sessions;
 mod signing_keys;
@@ -89,7 +90,8 @@ pub struct Accounts {
     keys: KeyRing,
     composer: Composer,
     outbox: OutboxSignal,
-    /// Seals the tokens of queued links; keys refresh-token successors.
+    /// Seals the tokens of queued links, TOTP secrets and the stored signing
+    /// keys; keys refresh-token successors.
     secrets: Arc<SecretsKey>,
     policy: SessionPolicy,
     limits: Limiter,
@@ -135,7 +137,7 @@ impl Accounts {
             clock,
             metrics,
         } = parts;
-        let keys = signing_keys::load_at_start(&config, &store, clock.now()).await?;
+        let keys = signing_keys::load_at_start(&config, &store, &secrets, clock.now()).await?;
         let hasher = PasswordHasherPool::new(
             config.argon2_memory_kib,
             config.argon2_iterations,

@@ -130,7 +130,12 @@ async fn migrate(config: &Config) -> anyhow::Result<String> {
 
 async fn rotate_keys(config: &Config) -> anyhow::Result<String> {
     let store = Store::connect(&config.database(), 1).await?;
-    let rotated = Accounts::rotate_signing_key(config, &store, Clock::default().now()).await;
+    let rotated = match crate::secrets_key(config) {
+        Ok((secrets, _)) => {
+            Accounts::rotate_signing_key(config, &store, &secrets, Clock::default().now()).await
+        }
+        Err(e) => Err(e),
+    };
     store.close().await;
     Ok(format!("{}\n", serde_json::to_string_pretty(&rotated?)?))
 }

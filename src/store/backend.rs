@@ -18,6 +18,9 @@ pub trait Backend: Database {
     /// The oldest queued link request, locked until the transaction ends and
     /// skipped by other workers meanwhile.
     const NEXT_LINK_REQUEST: &'static str;
+    /// Every stored signing key, locked until the transaction ends, so that
+    /// instances starting at once seal the old plaintext keys one at a time.
+    const LOCK_SIGNING_KEYS: &'static str;
 
     /// Begins a transaction that is going to write.
     fn begin_write(
