@@ -35,6 +35,7 @@ mod policy;
 pub mod primitives;
 mod refresh;
 mod registration;
+mod retention;
 mod scrape;
 mod sealed_signing_keys;
 mod session_cache;
@@ -66,6 +67,7 @@ pub use outcomes::*;
 pub use passkeys::{PasskeyChallenge, PasskeyInfo, PasskeyLogin};
 pub use passwords::PasswordReset;
 pub use registration::Registration;
+pub use retention::Deleted;
 pub use signing_keys::KeyRotation;
 
 use crate::clock::Clock;

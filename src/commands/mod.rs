@@ -40,6 +40,18 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminKeysAction,
     },
+    /// Deleting what nobody needs any more (in the database named by DATABASE_URL).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RetentionAction {
+    /// Delete, once, what running instances delete every RETENTION_INTERVAL
+    /// (safe while they run). Prints the rows deleted by kind as JSON.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +119,9 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         } => crate::create_admin_key(&config, &name)
             .await
             .map(|key| format!("{key}\n")),
+        Command::Retention {
+            action: RetentionAction::Run,
+        } => run_retention(&config).await,
     };
     match printed {
         Ok(out) => {
@@ -126,6 +141,13 @@ async fn migrate(config: &Config) -> anyhow::Result<String> {
     let done = format!("database up to date: {}\n", store.describe());
     store.close().await;
     Ok(done)
+}
+
+async fn run_retention(config: &Config) -> anyhow::Result<String> {
+    let store = Store::connect(&config.database(), 1).await?;
+    let deleted = Accounts::delete_old_rows(config, &store, Clock::default().now()).await;
+    store.close().await;
+    Ok(format!("{}\n", serde_json::to_string_pretty(&deleted?)?))
 }
 
 async fn rotate_keys(config: &Config) -> anyhow::Result<String> {

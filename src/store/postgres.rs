@@ -89,6 +89,13 @@ impl Backend for Postgres {
         "select kid, private_key, created_at, retired_at, sealed from signing_keys
          order by created_at for update";
 
+    /// Concurrent retention batches take disjoint rows and never wait.
+    const SKIP_LOCKED_ROWS: &'static str = " for update of r skip locked";
+
+    fn rows_affected(done: &Self::QueryResult) -> u64 {
+        done.rows_affected()
+    }
+
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin().await
     }
