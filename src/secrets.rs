@@ -1,5 +1,6 @@
 //! `SECRETS_KEY`: the one key that seals what the service must keep readable
-//! (today the tokens of queued links) and from which keyed hashes are derived
+//! (the tokens of queued links, TOTP secrets, the private signing keys kept in
+//! the database) and from which keyed hashes are derived
 //! (today the successor of a refresh token). A leaf: the core seals and derives,
 //! the mail worker opens, and neither needs the other for it.
 //!
@@ -34,6 +35,9 @@ pub enum Purpose {
     RefreshTokenSuccessor,
     /// A user's TOTP secret (sealed in its `totp_credentials` row).
     TotpSecret,
+    /// An access-token signing key's PKCS#8 private key (sealed in its
+    /// `signing_keys` row).
+    SigningKey,
 }
 
 impl Purpose {
@@ -42,6 +46,7 @@ impl Purpose {
             Purpose::OutboxLinkToken => b"auth-service/outbox-link-token/v1",
             Purpose::RefreshTokenSuccessor => b"auth-service/refresh-token-successor/v1",
             Purpose::TotpSecret => b"auth-service/totp-secret/v1",
+            Purpose::SigningKey => b"auth-service/signing-key/v1",
         }
     }
 }

@@ -47,6 +47,8 @@ mod password_policy;
 mod refresh;
 mod register;
 mod reset_links;
+mod retention;
+mod sealed_keys;
 mod secrets;
 mod session_cache;
 mod sessions;
