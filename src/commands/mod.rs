@@ -152,7 +152,7 @@ async fn run_retention(config: &Config) -> anyhow::Result<String> {
 
 async fn rotate_keys(config: &Config) -> anyhow::Result<String> {
     let store = Store::connect(&config.database(), 1).await?;
-    let rotated = match crate::secrets_key(config) {
+    let rotated = match crate::wiring::secrets_key(config) {
         Ok((secrets, _)) => {
             Accounts::rotate_signing_key(config, &store, &secrets, Clock::default().now()).await
         }
