@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod private_postgres;
 mod private_redis;
 mod smtp;
 
@@ -21,6 +22,7 @@ mod backends;
 mod commands;
 mod concurrency;
 mod container;
+mod database_outage;
 mod grpc_auth;
 mod grpc_outage;
 mod grpc_revocations;
