@@ -46,6 +46,7 @@ mod password;
 mod password_policy;
 mod refresh;
 mod register;
+mod registration_crash;
 mod reset_links;
 mod secrets;
 mod session_cache;
