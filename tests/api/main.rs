@@ -38,6 +38,7 @@ mod login;
 mod logout;
 mod metrics;
 mod mfa;
+mod mixed_outage;
 mod openapi;
 mod outbox;
 mod passkey_factors;
