@@ -44,6 +44,7 @@ mod password;
 mod password_policy;
 mod refresh;
 mod register;
+mod request_edges;
 mod reset_links;
 mod secrets;
 mod session_cache;
