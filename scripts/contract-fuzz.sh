@@ -54,7 +54,10 @@ if ! cmp -s "$requirements" "$venv/requirements.txt" 2>/dev/null; then
   echo "installing schemathesis into $venv (pinned in $requirements)"
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" || {
+    echo "FATAL: pip could not install $requirements into $venv (is PyPI reachable?)" >&2
+    exit 1
+  }
   cp "$requirements" "$venv/requirements.txt"
 fi
 "$venv/bin/schemathesis" --version
@@ -68,6 +71,7 @@ free_port() {
 secret() { "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
 
 service_pid=
+psql=
 pg_server=
 pg_db=
 cleanup() {
@@ -76,7 +80,7 @@ cleanup() {
     wait "$service_pid" 2>/dev/null || true
   fi
   if [[ -n $pg_db ]]; then
-    psql "$pg_server" -qc "drop database if exists $pg_db with (force)" >/dev/null 2>&1 || true
+    "$psql" "$pg_server" -qc "drop database if exists $pg_db with (force)" >/dev/null 2>&1 || true
   fi
 }
 trap cleanup EXIT
@@ -125,16 +129,18 @@ stop_service() {
 failed=()
 # The stateful phase of the full run picks among every link of the spec. This run
 # follows only those of POST /register, /login, /refresh and /logout (valid data,
-# up to 10 steps a scenario), and chain_check.py reads its HAR to make sure each
-# hop of register -> login -> refresh -> logout was taken with the data of the one
-# before. Needs registration to answer 201 (email verification off).
+# up to 10 steps a scenario, new scenarios for 20 s: Hypothesis ends a suite after
+# a dozen or so, and schemathesis starts another while time is left), and
+# chain_check.py reads its HAR to make sure each hop of register -> login ->
+# refresh -> logout was taken with the data of the one before. Needs registration
+# to answer 201 (email verification off).
 fuzz_auth_chain() {
   local dir=$work/$1
   echo "-- $1: the auth chain, stateful only"
   if ! HYPOTHESIS_STORAGE_DIRECTORY=$work/hypothesis \
     "$venv/bin/schemathesis" --config-file tests/contract/chain.toml \
     run "$base/openapi.json" --checks all --seed "$seed" --max-examples 150 \
-    --phases stateful --mode positive --workers 1 --output-sanitize false \
+    --phases stateful --mode positive --workers 1 --max-time 20 --output-sanitize false \
     --include-operation-id register --include-operation-id login \
     --include-operation-id refresh --include-operation-id logout \
     --report har,junit --report-dir "$dir/chain"; then
@@ -175,14 +181,16 @@ for backend in $backends; do
       ;;
     postgres)
       pg_server=${CONTRACT_FUZZ_POSTGRES_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}
+      # psql: on PATH, or beside the initdb that scripts/test.sh may have used.
+      psql=$(command -v psql || find /usr/lib/postgresql/*/bin -name psql 2>/dev/null | sort -V | tail -n 1 || true)
       if ! scripts/require-postgres.sh "$pg_server" "the contract fuzzing on PostgreSQL" 2>/dev/null \
-        || ! command -v psql >/dev/null; then
+        || [[ -z $psql ]]; then
         [[ ${CI:-} == true ]] && { echo "FATAL: CI=true and no PostgreSQL (or psql) for the contract fuzzing at $pg_server" >&2; exit 1; }
         echo "  WARNING: no PostgreSQL (or no psql) at $pg_server: the PostgreSQL run was SKIPPED" >&2
         continue
       fi
       pg_db=contract_fuzz_$$
-      psql "$pg_server" -qc "create database $pg_db" >/dev/null
+      "$psql" "$pg_server" -qc "create database $pg_db" >/dev/null
       start_service "$dir" REQUIRE_EMAIL_VERIFICATION=true DATABASE_URL="${pg_server%/*}/$pg_db"
       fuzz postgres
       stop_service
