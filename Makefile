@@ -2,11 +2,12 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt openapi build release bench clean help
+.PHONY: run test contract-fuzz lint fmt openapi build release bench clean help
 
 help:
 	@echo "make run      serve on http://localhost:$${PORT:-8080} (Swagger UI at /docs); SQLite ./auth.db unless DATABASE_URL"
-	@echo "make test     unit tests, then the integration suite on SQLite and on PostgreSQL"
+	@echo "make test     unit tests, the integration suite on SQLite and on PostgreSQL, then the contract fuzzing"
+	@echo "make contract-fuzz  schemathesis against the running service's /openapi.json (needs python3 with venv)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make release  optimised binary in target/release/auth-service"
@@ -18,6 +19,9 @@ run:
 
 test:
 	CARGO=$(CARGO) scripts/test.sh
+
+contract-fuzz:
+	CARGO=$(CARGO) scripts/contract-fuzz.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

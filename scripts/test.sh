@@ -9,6 +9,9 @@
 #   4. otherwise the PostgreSQL half is skipped with a clear warning, except with
 #      CI=true, where PostgreSQL is mandatory and its absence fails the run.
 #
+# Last, the contract fuzzing (scripts/contract-fuzz.sh): schemathesis against the
+# running service, on SQLite and on the PostgreSQL chosen here.
+#
 # The rate-limit tests that need Redis use TEST_REDIS_URL (set here to the server
 # on 127.0.0.1:6379 when one answers) and start private redis-server processes.
 # Without either, they are skipped with a warning, repeated at the end; with
@@ -140,6 +143,7 @@ else
   (the user needs the right to create databases).
 
 MSG
+  CONTRACT_FUZZ_BACKENDS=sqlite CARGO="$CARGO" scripts/contract-fuzz.sh
   redis_warning
   exit 0
 fi
@@ -149,5 +153,6 @@ if [[ -z ${TEST_PG_BIN:-} && ${CI:-} == true ]]; then
 fi
 export TEST_DATABASE_URL
 TEST_BACKEND=postgres "$CARGO" test --test api
+CARGO="$CARGO" scripts/contract-fuzz.sh
 redis_warning
 pg_outage_warning

@@ -1,7 +1,7 @@
 //! The Admin API's bulk import of users, and the audit trail across users.
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,7 +11,7 @@ use validator::Validate;
 use super::AppState;
 use super::admin_routes::AdminKey;
 use super::admin_schemas::{AdminEventPage, AdminEventsQuery};
-use super::extract::{Client, ValidatedJson};
+use super::extract::{Client, ValidQuery, ValidatedJson};
 use super::problem::{ApiResult, Problem};
 use super::schemas::{trimmed, trimmed_opt};
 use crate::accounts::{self, ImportRow};
@@ -31,6 +31,7 @@ pub fn import_router() -> OpenApiRouter<AppState> {
 pub struct ImportRequest {
     /// At most 1,000 users (more: 422).
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub users: Vec<ImportUser>,
 }
 
@@ -93,7 +94,9 @@ impl From<accounts::ImportReport> for ImportResponse {
     responses(
         (status = 200, description = "What was imported and what was skipped", body = ImportResponse),
         (status = 401, description = "invalid_admin_key", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "malformed_json: the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "payload_too_large (over 2 MiB)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported_media_type: the body is not sent as application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (more than 1,000 users, a row without email or password_hash)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import_users(
@@ -118,7 +121,7 @@ pub async fn import_users(
 
 /// The audit trail across users, newest first (the shape of /me/events, with
 /// the user and the actor).
-#[utoipa::path(get, path = "/admin/events", tag = "admin", security(("admin_key" = [])),
+#[utoipa::path(get, path = "/admin/events", tag = "admin", operation_id = "admin_events", security(("admin_key" = [])),
     params(AdminEventsQuery),
     responses(
         (status = 200, description = "A page of events", body = AdminEventPage),
@@ -128,7 +131,7 @@ pub async fn import_users(
 pub async fn events(
     State(state): State<AppState>,
     AdminKey(admin): AdminKey,
-    Query(q): Query<AdminEventsQuery>,
+    ValidQuery(q): ValidQuery<AdminEventsQuery>,
 ) -> ApiResult<Json<AdminEventPage>> {
     let wanted = q.parse()?;
     let page = state

@@ -2,7 +2,7 @@
 //! Every request carries an admin key as its Bearer token ([`AdminKey`]).
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use uuid::Uuid;
@@ -11,9 +11,9 @@ use super::AppState;
 use super::admin_schemas::{
     AdminUser, AdminUserList, CreateUserRequest, UpdateUserRequest, UsersQuery,
 };
-use super::extract::{Client, ValidatedJson, bearer_token};
+use super::extract::{Client, ValidQuery, ValidatedJson, bearer_token};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::responses::HashingBusy;
+use super::responses::{HashingBusy, JsonBodyErrors};
 use crate::accounts::{AdminCaller, NewUserByAdmin};
 
 /// An operator that presented an admin key. Extracted before the body, so a
@@ -46,7 +46,7 @@ fn user_id(text: &str) -> Result<Uuid, ApiError> {
 pub async fn list_users(
     State(state): State<AppState>,
     AdminKey(admin): AdminKey,
-    Query(q): Query<UsersQuery>,
+    ValidQuery(q): ValidQuery<UsersQuery>,
 ) -> ApiResult<Json<AdminUserList>> {
     let (query, after, limit) = q.parse()?;
     let page = state
@@ -60,10 +60,17 @@ pub async fn list_users(
 #[utoipa::path(post, path = "/admin/users", tag = "admin", security(("admin_key" = [])),
     request_body = CreateUserRequest,
     responses(
-        (status = 201, description = "Created (recorded as user_created_by_admin)", body = AdminUser),
+        (status = 201, description = "Created (recorded as user_created_by_admin)", body = AdminUser,
+            links(
+                ("get_user" = (operation_id = "get_user", parameters(("id" = "$response.body#/id")))),
+                ("update_user" = (operation_id = "update_user", parameters(("id" = "$response.body#/id")))),
+                ("logout_user" = (operation_id = "logout_user", parameters(("id" = "$response.body#/id")))),
+                ("delete_user" = (operation_id = "delete_user", parameters(("id" = "$response.body#/id")))),
+            )),
         (status = 401, description = "invalid_admin_key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed (as on /register)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed (as on /register, the password policy included)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         HashingBusy,
     ))]
 pub async fn create_user(
@@ -109,6 +116,7 @@ pub async fn get_user(
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
     ))]
 pub async fn update_user(
     State(state): State<AppState>,

@@ -60,8 +60,10 @@ impl From<accounts::AdminUserPage> for AdminUserList {
 /// Query of GET /admin/users. Read as text so a malformed value is a 422 naming
 /// the parameter.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// The start of the email (case-insensitive); empty or absent: every user.
+    #[param(max_length = 254, pattern = "^[^\\u0000]*$")]
     pub query: Option<String>,
     /// Users per page, 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -74,13 +76,15 @@ pub struct UsersQuery {
 impl UsersQuery {
     /// The email prefix, the cursor and the page size.
     pub fn parse(&self) -> Result<(String, Option<Uuid>, u32), ApiError> {
-        let query = self.query.as_deref().unwrap_or_default().trim();
+        // Checked as sent (the documented limits), then trimmed for matching.
+        let query = self.query.as_deref().unwrap_or_default();
         if query.chars().count() > 254 || query.contains('\0') {
             return Err(invalid(
                 "query",
                 "must be at most 254 characters, without NUL",
             ));
         }
+        let query = query.trim();
         let after = parse_id("after", self.after.as_deref(), "must be a user id")?;
         Ok((query.to_owned(), after, parse_limit(self.limit.as_deref())?))
     }
@@ -88,11 +92,14 @@ impl UsersQuery {
 
 /// Query of GET /admin/events.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AdminEventsQuery {
     /// Only this user's events (also after the user was deleted).
     #[param(value_type = Option<Uuid>)]
     pub user_id: Option<String>,
-    /// Only events of this type (`login_failed`, `user_disabled`, …).
+    /// Only events of this type (`login_failed`, `user_disabled`, …); empty or
+    /// absent: every type.
+    #[param(pattern = "^[a-z0-9_]{0,64}$")]
     pub kind: Option<String>,
     /// Events per page, 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -112,12 +119,8 @@ pub struct EventsWanted {
 
 impl AdminEventsQuery {
     pub fn parse(&self) -> Result<EventsWanted, ApiError> {
-        let kind = self
-            .kind
-            .as_deref()
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
-        if kind.is_some_and(|k| k.len() > 64 || k.contains('\0')) {
+        let kind = self.kind.as_deref().filter(|k| !k.is_empty());
+        if kind.is_some_and(|k| !is_event_type(k)) {
             return Err(invalid("kind", "must be an event type"));
         }
         Ok(EventsWanted {
@@ -127,6 +130,14 @@ impl AdminEventsQuery {
             limit: parse_limit(self.limit.as_deref())?,
         })
     }
+}
+
+/// Event types are snake_case words (`login_failed`): 1 to 64 of `[a-z0-9_]`.
+fn is_event_type(kind: &str) -> bool {
+    kind.len() <= 64
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -159,7 +170,7 @@ pub struct CreateUserRequest {
         email(message = "must be a valid email address"),
         length(max = 254, message = "must be at most 254 characters")
     )]
-    #[schema(example = "ada@example.com")]
+    #[schema(required, format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
     /// 8 to 128 characters, as on /register. Absent: the user gets a "set your
     /// password" mail with a link (valid 24 hours) to choose one.
@@ -172,7 +183,7 @@ pub struct CreateUserRequest {
     pub password: Option<String>,
     #[serde(default, deserialize_with = "trimmed_opt")]
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
-    #[schema(example = "Ada Lovelace", max_length = 100)]
+    #[schema(example = "Ada Lovelace", max_length = 100, pattern = "^[^\\u0000]*$")]
     pub name: Option<String>,
     /// Whether the email counts as verified already (default false).
     #[serde(default)]
@@ -188,12 +199,17 @@ pub struct UpdateUserRequest {
         email(message = "must be a valid email address"),
         length(max = 254, message = "must be at most 254 characters")
     )]
-    #[schema(example = "ada@example.com")]
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ada@example.com")]
     pub email: Option<String>,
     /// A new name; null or empty removes it.
     #[serde(default, deserialize_with = "name_change")]
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
-    #[schema(value_type = Option<String>, example = "Ada Lovelace", max_length = 100)]
+    #[schema(
+        value_type = Option<String>,
+        example = "Ada Lovelace",
+        max_length = 100,
+        pattern = "^[^\\u0000]*$"
+    )]
     pub name: Option<Option<String>>,
     pub email_verified: Option<bool>,
     /// true revokes every session at once and refuses every login; false

@@ -11,7 +11,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{Client, OptionalJson, ValidatedJson, bearer_token};
 use super::problem::{ApiResult, Problem};
-use super::responses::{HashingBusy, RateLimited};
+use super::responses::{HashingBusy, JsonBodyErrors, RateLimited};
 use super::schemas::{LoginResponse, RegisterAccepted, TokenResponse, trimmed, trimmed_opt};
 use crate::accounts::{self, Registered, Registration};
 
@@ -23,12 +23,14 @@ pub struct RegisterRequest {
         email(message = "must be a valid email address"),
         length(max = 254, message = "must be at most 254 characters")
     )]
-    #[schema(example = "ada@example.com")]
+    #[schema(required, format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
-    /// 8 to 128 characters, any Unicode, never trimmed.
+    /// 8 to 128 characters, any Unicode, never trimmed. Refused with 422 when
+    /// easily guessed or built from the email.
     #[serde(default)]
     #[validate(length(min = 8, max = 128, message = "must be between 8 and 128 characters"))]
     #[schema(
+        required,
         example = "correct horse battery staple",
         min_length = 8,
         max_length = 128
@@ -36,7 +38,7 @@ pub struct RegisterRequest {
     pub password: String,
     #[serde(default, deserialize_with = "trimmed_opt")]
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
-    #[schema(example = "Ada Lovelace", max_length = 100)]
+    #[schema(example = "Ada Lovelace", max_length = 100, pattern = "^[^\\u0000]*$")]
     pub name: Option<String>,
 }
 
@@ -44,18 +46,31 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     #[serde(default, deserialize_with = "trimmed")]
     #[validate(length(min = 1, max = 254, message = "is required"))]
-    #[schema(example = "ada@example.com")]
+    #[schema(
+        required,
+        min_length = 1,
+        max_length = 254,
+        pattern = "^[^\\u0000]*$",
+        example = "ada@example.com"
+    )]
     pub email: String,
     #[serde(default)]
     #[validate(length(min = 1, max = 1024, message = "is required"))]
-    #[schema(example = "correct horse battery staple")]
+    #[schema(
+        required,
+        min_length = 1,
+        max_length = 1024,
+        example = "correct horse battery staple"
+    )]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RefreshRequest {
+    /// The opaque `refresh_token` of the latest token pair.
     #[serde(default)]
     #[validate(length(min = 1, message = "is required"))]
+    #[schema(required, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub refresh_token: String,
 }
 
@@ -74,7 +89,7 @@ pub enum LogoutScope {
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct LogoutRequest {
-    /// Identifies the session when no Bearer token is sent.
+    /// Identifies the session when no Bearer token is sent (ignored with one).
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub scope: LogoutScope,
@@ -89,12 +104,18 @@ pub struct LogoutRequest {
 #[utoipa::path(post, path = "/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 202, description = "Verification email sent (verification on)", body = RegisterAccepted),
-        (status = 201, description = "Account created and logged in (verification off)", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Account created and logged in (verification off)", body = TokenResponse,
+            links(
+                ("login" = (operation_id = "login", description = "Log in with the new account",
+                    request_body = json!({"email": "$request.body#/email", "password": "$request.body#/password"}))),
+                ("refresh" = (operation_id = "refresh", description = "Rotate the refresh token",
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}))),
+                ("logout" = (operation_id = "logout", description = "End the new session",
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}))),
+            )),
         (status = 409, description = "email_taken (verification off only)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: a malformed field, or a password that is easily guessed or contains the email", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
         HashingBusy,
     ))]
@@ -130,11 +151,19 @@ pub async fn register(
 /// MFA step (`mfa_required`, `mfa_token`) instead of tokens: finish at POST /login/mfa.
 #[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in (TokenResponse), or the MFA step (MfaRequired)", body = LoginResponse),
+        (status = 200, description = "Logged in (TokenResponse), or the MFA step (MfaRequired)", body = LoginResponse,
+            links(
+                ("refresh" = (operation_id = "refresh", description = "Rotate the refresh token",
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}))),
+                ("logout" = (operation_id = "logout", description = "End this session",
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}))),
+                ("login_mfa" = (operation_id = "login_mfa", description = "Answer the MFA step",
+                    request_body = json!({"mfa_token": "$response.body#/mfa_token"}))),
+            )),
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "email_not_verified", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "email_not_verified, or account_disabled (after the right password only)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
         HashingBusy,
     ))]
@@ -157,9 +186,16 @@ pub async fn login(
 /// of the same session; after it, the whole session is revoked.
 #[utoipa::path(post, path = "/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "New token pair", body = TokenResponse),
+        (status = 200, description = "New token pair", body = TokenResponse,
+            links(
+                ("refresh" = (operation_id = "refresh", description = "Rotate the new refresh token again",
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}))),
+                ("logout" = (operation_id = "logout", description = "End the session",
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}))),
+            )),
         (status = 401, description = "invalid_refresh_token: unknown, expired, revoked or reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
     ))]
 pub async fn refresh(
@@ -182,6 +218,7 @@ pub async fn refresh(
         (status = 204, description = "Logged out"),
         (status = 401, description = "No valid access or refresh token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (unknown scope)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
     ))]
 pub async fn logout(
     State(state): State<AppState>,

@@ -6,25 +6,26 @@
 //! to EMAIL_VERIFIED_REDIRECT_URL.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::AppState;
 use super::extract::{Client, JsonOrForm, ValidatedJson};
 use super::problem::{ApiResult, Problem};
-use super::responses::RateLimited;
+use super::responses::{JsonBodyErrors, RateLimited, UnreadableBody};
 use super::schemas::{EmailRequest, TokenQuery, User};
 use crate::accounts::AccountError;
 
-#[derive(Debug, Deserialize, Validate, ToSchema, IntoParams)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct VerifyEmailRequest {
     /// The token from the link in the verification email.
     #[serde(default)]
     #[validate(length(min = 1, message = "is required"))]
+    #[schema(required, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
 }
 
@@ -38,11 +39,13 @@ pub struct VerifyEmailRequest {
         (VerifyEmailRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "Email verified", body = User),
+        (status = 200, description = "Email verified: the user (JSON), or a page saying so (form post)",
+            content((User = "application/json"), (String = "text/html"))),
         (status = 303, description = "Form post with EMAIL_VERIFIED_REDIRECT_URL set: redirect with ?status=ok or ?status=error"),
-        (status = 400, description = "invalid_token: unknown, expired or used", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is neither JSON nor a form", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_token: unknown, expired or used (a page saying so for a form post); or malformed_json",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        UnreadableBody,
     ))]
 pub async fn verify_email(
     State(state): State<AppState>,
@@ -64,12 +67,13 @@ pub async fn verify_email(
 }
 
 /// The page the emailed link opens. It does not use the token: its button does.
-#[utoipa::path(get, path = "/verify-email", tag = "email", params(VerifyEmailRequest),
-    responses((status = 200, description = "HTML page with a button that confirms the address", content_type = "text/html")))]
-pub async fn verify_page(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/verify-email", tag = "email",
+    params(("token" = String, Query, description = "The token from the link in the verification email", pattern = "^[A-Za-z0-9_-]{43}$")),
+    responses(
+        (status = 200, description = "HTML page with a button that confirms the address", content_type = "text/html"),
+        (status = 400, description = "HTML page saying the link is invalid: no token, or not one this service made", content_type = "text/html"),
+    ))]
+pub async fn verify_page(State(state): State<AppState>, q: TokenQuery) -> ApiResult<Response> {
     match q.well_formed() {
         Some(token) => state.pages.verify_email(token),
         None => state.pages.invalid_link(),
@@ -84,6 +88,7 @@ pub async fn verify_page(
     responses(
         (status = 202, description = "If the account exists and is unverified, a new link was sent"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
     ))]
 pub async fn resend(

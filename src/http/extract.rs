@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 use validator::Validate;
@@ -36,10 +36,15 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for Optional
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
         let body = read_body(req, state).await?;
-        if body.iter().all(u8::is_ascii_whitespace) {
+        if body.is_empty() {
             return Ok(OptionalJson(None));
         }
-        decode_json(&headers, &body).map(|v| OptionalJson(Some(v)))
+        // JSON `null` says "no body" too (the spec's optional body is nullable).
+        let value = parse_json(&headers, &body)?;
+        if value.is_null() {
+            return Ok(OptionalJson(None));
+        }
+        decode_value(value).map(|v| OptionalJson(Some(v)))
     }
 }
 
@@ -69,12 +74,15 @@ pub fn decode_json<T: DeserializeOwned + Validate>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, ApiError> {
+    decode_value(parse_json(headers, body)?)
+}
+
+/// The body as JSON: 415 without a JSON content type, 400 when it does not parse.
+fn parse_json(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, ApiError> {
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    decode_value(value)
+    serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
 
 /// A JSON body, or an HTML form post (`application/x-www-form-urlencoded`) from
@@ -112,6 +120,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for JsonOrFo
 
 /// Deserializes and validates a parsed body: 422 with per-field errors.
 fn decode_value<T: DeserializeOwned + Validate>(value: serde_json::Value) -> Result<T, ApiError> {
+    // Every request body is an object. serde would also fill a struct from an
+    // array of its fields in order, which no client means and the spec forbids.
+    if !value.is_object() {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "body".into(),
+            message: "must be a JSON object".into(),
+        }]));
+    }
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
@@ -125,6 +141,25 @@ fn decode_value<T: DeserializeOwned + Validate>(value: serde_json::Value) -> Res
     })?;
     parsed.validate().map_err(ApiError::from)?;
     Ok(parsed)
+}
+
+/// A query string read into `T`. One that does not fit (a parameter given twice,
+/// bytes that are not UTF-8) is a 422 like any other invalid field, never axum's
+/// bare 400.
+pub struct ValidQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match Query::try_from_uri(&parts.uri) {
+            Ok(Query(value)) => Ok(ValidQuery(value)),
+            Err(rejection) => Err(ApiError::Validation(vec![FieldError {
+                field: "query".into(),
+                message: rejection.body_text(),
+            }])),
+        }
+    }
 }
 
 /// The caller of a Bearer-protected endpoint: a valid access token whose session

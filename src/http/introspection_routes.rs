@@ -14,6 +14,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{JsonOrForm, bearer_token};
 use super::problem::{ApiError, ApiResult, Problem};
+use super::responses::JsonBodyErrors;
 use crate::accounts::ServiceCaller;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -21,6 +22,7 @@ pub struct IntrospectRequest {
     /// The access token to check.
     #[serde(default)]
     #[validate(length(min = 1, message = "is required"))]
+    #[schema(required, min_length = 1)]
     pub token: String,
 }
 
@@ -72,6 +74,7 @@ pub struct Introspection {
         (status = 200, description = "The verdict", body = Introspection),
         (status = 401, description = "invalid_client: no or unknown service key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
     ))]
 pub async fn introspect(
     State(state): State<AppState>,

@@ -1,14 +1,14 @@
 //! GET /me and GET /me/events.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::AuthUser;
+use super::extract::{AuthUser, ValidQuery};
 use super::problem::{ApiError, ApiResult, FieldError, Problem};
 use super::schemas::Me;
 
@@ -29,6 +29,7 @@ pub async fn me(AuthUser(caller): AuthUser) -> Json<Me> {
 /// Query of GET /me/events. Read as text so a malformed value is a 422 naming
 /// the parameter, like every other invalid field.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events per page, 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -95,7 +96,7 @@ pub struct EventPage {
 
 /// The caller's security events (logins, password changes, revoked sessions…),
 /// newest first, a page at a time.
-#[utoipa::path(get, path = "/me/events", tag = "account", security(("bearer" = [])), params(EventsQuery),
+#[utoipa::path(get, path = "/me/events", tag = "account", operation_id = "my_events", security(("bearer" = [])), params(EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
@@ -104,7 +105,7 @@ pub struct EventPage {
 pub async fn events(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Query(q): Query<EventsQuery>,
+    ValidQuery(q): ValidQuery<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
     let (limit, before) = q.parse()?;
     let page = state.accounts.events(&caller, before, limit).await?;

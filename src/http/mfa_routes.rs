@@ -1,76 +1,20 @@
 //! The second factor: POST /mfa/totp, /mfa/totp/confirm, DELETE /mfa/totp,
 //! POST /mfa/recovery-codes, and the login's second step POST /login/mfa.
 
+use super::AppState;
+use super::auth_routes::no_store;
+use super::extract::{AuthUser, Client, ValidatedJson};
+use super::mfa_schemas::{
+    CodeRequest, DisableTotpRequest, LoginMfaRequest, RecoveryCodes, TotpEnrolment,
+};
+use super::problem::{ApiError, ApiResult, FieldError, Problem};
+use super::responses::{JsonBodyErrors, RateLimited, UnreadableBody};
+use super::schemas::TokenResponse;
+use crate::accounts::{MfaProof, SecondFactor};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use validator::Validate;
-
-use super::AppState;
-use super::auth_routes::no_store;
-use super::extract::{AuthUser, Client, ValidatedJson};
-use super::problem::{ApiError, ApiResult, FieldError, Problem};
-use super::responses::RateLimited;
-use super::schemas::{PasskeyLoginFinish, TokenResponse};
-use crate::accounts::{MfaProof, SecondFactor};
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-pub struct CodeRequest {
-    /// The 6-digit code the authenticator shows now.
-    #[serde(default)]
-    #[validate(length(min = 1, max = 64, message = "is required"))]
-    #[schema(example = "492039")]
-    pub code: String,
-}
-
-/// Exactly one of `password` and `code`.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-pub struct DisableTotpRequest {
-    #[validate(length(min = 1, max = 1024, message = "is required"))]
-    pub password: Option<String>,
-    #[validate(length(min = 1, max = 64, message = "is required"))]
-    #[schema(example = "492039")]
-    pub code: Option<String>,
-}
-
-/// `mfa_token` and exactly one of `code`, `recovery_code` and `passkey`.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-pub struct LoginMfaRequest {
-    #[serde(default)]
-    #[validate(length(min = 1, max = 256, message = "is required"))]
-    pub mfa_token: String,
-    /// The 6-digit code the authenticator shows now.
-    #[validate(length(min = 1, max = 64, message = "is required"))]
-    #[schema(example = "492039")]
-    pub code: Option<String>,
-    /// One of the recovery codes (`xxxxx-xxxxx`), each usable once.
-    #[validate(length(min = 1, max = 64, message = "is required"))]
-    #[schema(example = "k7fq2-mx9vr")]
-    pub recovery_code: Option<String>,
-    /// One of the user's passkeys, answering a challenge of POST
-    /// /login/passkey/start (offered when `methods` lists `passkey`).
-    pub passkey: Option<PasskeyLoginFinish>,
-}
-
-/// A started enrolment: put the secret into an authenticator app.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TotpEnrolment {
-    /// base32 (RFC 4648, no padding), 160 bits.
-    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
-    pub secret: String,
-    /// For a QR code: `otpauth://totp/Issuer:email?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`.
-    pub otpauth_uri: String,
-}
-
-/// Recovery codes, shown once: each works once instead of the authenticator.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecoveryCodes {
-    #[schema(example = json!(["k7fq2-mx9vr", "…"]))]
-    pub recovery_codes: Vec<String>,
-}
 
 /// Exactly one of these fields is required; the 422 names the first.
 fn one_of(fields: &[&str]) -> ApiError {
@@ -110,9 +54,11 @@ pub async fn start_totp(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "MFA on; the recovery codes", body = RecoveryCodes),
-        (status = 400, description = "invalid_code: wrong, already used, or no enrolment started", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: wrong, already used, or no enrolment started; or malformed_json", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "mfa_already_enabled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        UnreadableBody,
         RateLimited,
     ))]
 pub async fn confirm_totp(
@@ -140,6 +86,7 @@ pub async fn confirm_totp(
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "invalid_credentials: wrong password or code", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: not exactly one of password and code", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
     ))]
 pub async fn disable_totp(
@@ -164,8 +111,10 @@ pub async fn disable_totp(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new recovery codes", body = RecoveryCodes),
-        (status = 400, description = "invalid_code: wrong or already used, or MFA is off", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: wrong or already used, or MFA is off; or malformed_json", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        UnreadableBody,
         RateLimited,
     ))]
 pub async fn regenerate_recovery_codes(
@@ -194,6 +143,7 @@ pub async fn regenerate_recovery_codes(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "invalid_code (wrong code, used or unknown recovery code) or invalid_mfa_token (used, expired, exhausted or unknown)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: not exactly one of code, recovery_code and passkey", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
     ))]
 pub async fn login_mfa(

@@ -15,6 +15,7 @@ pub mod jwks_routes;
 pub mod me_routes;
 pub mod metrics_routes;
 pub mod mfa_routes;
+pub mod mfa_schemas;
 pub mod middleware;
 pub mod pages;
 pub mod passkey_routes;

@@ -15,7 +15,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{AuthUser, Client, OptionalJson, ValidatedJson};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::responses::RateLimited;
+use super::responses::{JsonBodyErrors, RateLimited, UnreadableBody};
 use super::schemas::{PasskeyLoginFinish, TokenResponse, trimmed_opt};
 use crate::accounts::{PasskeyChallenge, PasskeyInfo};
 
@@ -43,17 +43,19 @@ impl From<PasskeyChallenge> for PasskeyChallengeResponse {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct PasskeyRegisterFinish {
+    /// The `challenge_id` of POST /passkeys/register/start.
     #[serde(default)]
+    #[schema(required, format = Uuid)]
     pub challenge_id: String,
     /// What the user calls it ("Laptop"); default "Passkey".
     #[serde(default, deserialize_with = "trimmed_opt")]
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
-    #[schema(example = "Laptop", max_length = 100)]
+    #[schema(example = "Laptop", max_length = 100, pattern = "^[^\\u0000]*$")]
     pub name: Option<String>,
     /// The created credential as `RegistrationResponseJSON` (WebAuthn Level 3,
     /// `credential.toJSON()`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(required, value_type = Object)]
     pub credential: Value,
 }
 
@@ -104,9 +106,10 @@ pub async fn register_start(
     request_body = PasskeyRegisterFinish,
     responses(
         (status = 201, description = "Passkey registered", body = PasskeyResponse),
-        (status = 400, description = "invalid_passkey: unknown, expired or used challenge, or a credential that does not verify", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_passkey: unknown, expired or used challenge, or a credential that does not verify; or malformed_json", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        UnreadableBody,
         (status = 503, description = "passkeys_unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register_finish(
@@ -129,7 +132,7 @@ pub async fn register_finish(
 }
 
 /// The logged-in user's passkeys, oldest first.
-#[utoipa::path(get, path = "/passkeys", tag = "passkeys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/passkeys", tag = "passkeys", operation_id = "list_passkeys", security(("bearer" = [])),
     responses(
         (status = 200, description = "Passkeys", body = Vec<PasskeyResponse>),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
@@ -168,6 +171,8 @@ pub async fn remove(
     request_body(content = Option<PasskeyLoginStart>, description = "`{}` or empty"),
     responses(
         (status = 200, description = "Options for navigator.credentials.get()", body = PasskeyChallengeResponse),
+        (status = 422, description = "validation_failed: a body that is not an object", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
         (status = 503, description = "passkeys_unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -186,7 +191,9 @@ pub async fn login_start(
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "invalid_credentials: the passkey was not accepted", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "email_not_verified", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "email_not_verified, or account_disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
         (status = 503, description = "passkeys_unavailable", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -1,7 +1,7 @@
 //! Password recovery and change: POST /password/forgot, /password/reset,
 //! /password/change, and the page behind the emailed reset link.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use validator::Validate;
 use super::AppState;
 use super::extract::{AuthUser, Client, JsonOrForm, ValidatedJson};
 use super::problem::{ApiResult, Problem};
-use super::responses::{HashingBusy, RateLimited};
+use super::responses::{HashingBusy, JsonBodyErrors, RateLimited, UnreadableBody};
 use super::schemas::{EmailRequest, TokenQuery};
 use crate::accounts::{AccountError, PasswordReset};
 
@@ -20,11 +20,13 @@ pub struct ResetPasswordRequest {
     /// The token from the reset link.
     #[serde(default)]
     #[validate(length(min = 1, message = "is required"))]
+    #[schema(required, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
     /// The new password: 8 to 128 characters, any Unicode, never trimmed.
+    /// Refused with 422 when easily guessed or built from the email.
     #[serde(default)]
     #[validate(length(min = 8, max = 128, message = "must be between 8 and 128 characters"))]
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(required, min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -32,11 +34,13 @@ pub struct ResetPasswordRequest {
 pub struct ChangePasswordRequest {
     #[serde(default)]
     #[validate(length(min = 1, max = 1024, message = "is required"))]
+    #[schema(required, min_length = 1, max_length = 1024)]
     pub current_password: String,
-    /// 8 to 128 characters, any Unicode, never trimmed.
+    /// 8 to 128 characters, any Unicode, never trimmed. Refused with 422 when
+    /// easily guessed or built from the email.
     #[serde(default)]
     #[validate(length(min = 8, max = 128, message = "must be between 8 and 128 characters"))]
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(required, min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -48,6 +52,7 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 202, description = "If the account exists, a reset link was sent"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
     ))]
 pub async fn forgot(
@@ -69,9 +74,12 @@ pub async fn forgot(
         (ResetPasswordRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
+        (status = 200, description = "Form post: a page saying the password is changed", content_type = "text/html"),
         (status = 204, description = "Password changed; all sessions revoked"),
-        (status = 400, description = "invalid_token: unknown, expired, used, or not a reset token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_token: unknown, expired, used, or not a reset token (a page saying so for a form post); or malformed_json",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
         (status = 422, description = "validation_failed (password policy)", body = Problem, content_type = "application/problem+json"),
+        UnreadableBody,
         RateLimited,
         HashingBusy,
     ))]
@@ -107,12 +115,12 @@ pub async fn reset(
 /// The page behind the emailed reset link (when PASSWORD_RESET_URL is unset): a
 /// form for the new password. Opening it does not use the token.
 #[utoipa::path(get, path = "/password/reset", tag = "password",
-    params(("token" = String, Query, description = "The token from the reset link")),
-    responses((status = 200, description = "HTML page with a new-password form", content_type = "text/html")))]
-pub async fn reset_page(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> ApiResult<Response> {
+    params(("token" = String, Query, description = "The token from the reset link", pattern = "^[A-Za-z0-9_-]{43}$")),
+    responses(
+        (status = 200, description = "HTML page with a new-password form", content_type = "text/html"),
+        (status = 400, description = "HTML page saying the link is invalid: no token, or not one this service made", content_type = "text/html"),
+    ))]
+pub async fn reset_page(State(state): State<AppState>, q: TokenQuery) -> ApiResult<Response> {
     match q.well_formed() {
         Some(token) => state.pages.reset_password(token),
         None => state.pages.invalid_link(),
@@ -129,6 +137,7 @@ pub async fn reset_page(
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "invalid_credentials: wrong current password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed (password policy)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
         RateLimited,
         HashingBusy,
     ))]

@@ -20,3 +20,30 @@ pub struct RateLimited(pub Problem);
 #[response(status = 503, content_type = "application/problem+json",
     headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))]
 pub struct HashingBusy(pub Problem);
+
+/// A body that cannot be read as the request's JSON at all (every endpoint that
+/// takes one). An endpoint whose 400 already means something else (an invalid
+/// token or code) lists [`UnreadableBody`] and names `malformed_json` in its 400.
+#[derive(IntoResponses)]
+pub enum JsonBodyErrors {
+    /// malformed_json: the body is not JSON
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(Problem),
+    /// payload_too_large: the body is over the size limit (64 KiB)
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// unsupported_media_type: the body is not sent as application/json
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(Problem),
+}
+
+/// [`JsonBodyErrors`] without its 400, for endpoints whose 400 has its own meaning.
+#[derive(IntoResponses)]
+pub enum UnreadableBody {
+    /// payload_too_large: the body is over the size limit (64 KiB)
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// unsupported_media_type: the body is not sent as application/json
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(Problem),
+}

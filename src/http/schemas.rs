@@ -1,5 +1,9 @@
 //! Bodies shared by several endpoints, and how the core's outcomes become them.
 
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -156,7 +160,7 @@ pub struct EmailRequest {
         email(message = "must be a valid email address"),
         length(max = 254, message = "must be at most 254 characters")
     )]
-    #[schema(example = "ada@example.com")]
+    #[schema(required, format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
 }
 
@@ -172,10 +176,24 @@ pub fn trimmed_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stri
     Ok(s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
 }
 
-/// `?token=` of the pages behind emailed links.
-#[derive(Debug, Deserialize)]
+/// `?token=` of the pages behind emailed links: the first `token` in the query.
+/// Never refuses: a query that says nothing readable (no token, a repeated one,
+/// bytes that are not UTF-8) gets the "invalid link" page like a wrong token.
+#[derive(Debug)]
 pub struct TokenQuery {
     pub token: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenQuery {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let query = parts.uri.query().unwrap_or_default();
+        let token = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "token")
+            .map(|(_, value)| value.into_owned());
+        Ok(TokenQuery { token })
+    }
 }
 
 impl TokenQuery {
@@ -193,11 +211,13 @@ impl TokenQuery {
 /// POST /login/mfa.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct PasskeyLoginFinish {
+    /// The `challenge_id` of POST /login/passkey/start.
     #[serde(default)]
+    #[schema(required, format = Uuid)]
     pub challenge_id: String,
     /// The assertion as `AuthenticationResponseJSON` (WebAuthn Level 3,
     /// `credential.toJSON()`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(required, value_type = Object)]
     pub credential: Value,
 }

@@ -42,7 +42,7 @@ impl From<accounts::Session> for SessionInfo {
 }
 
 /// The caller's active sessions, most recently used first.
-#[utoipa::path(get, path = "/sessions", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/sessions", tag = "sessions", operation_id = "list_sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "Active sessions", body = Vec<SessionInfo>),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
@@ -58,7 +58,7 @@ pub async fn list(
 /// End one of the caller's sessions (another device, or this one).
 ///
 /// A session of another user, an ended one, or an unknown id is 404.
-#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", operation_id = "revoke_session", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id, from GET /sessions")),
     responses(
         (status = 204, description = "Session revoked"),

@@ -50,6 +50,7 @@ mod password_policy;
 mod refresh;
 mod register;
 mod registration_crash;
+mod request_edges;
 mod reset_links;
 mod retention;
 mod sealed_keys;

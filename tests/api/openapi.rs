@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -83,4 +83,73 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert!(bundle.text.len() > 100_000);
     let init = app.get("/docs/swagger-initializer.js").await;
     assert!(init.text.contains("/openapi.json"), "{}", init.text);
+}
+
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let spec = app_spec().await;
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let id = operation["operationId"].as_str().expect("operationId");
+            let again = seen.insert(id.to_owned(), format!("{method} {path}"));
+            assert!(again.is_none(), "{id}: {again:?} and {method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_body_taking_operation_documents_how_a_body_is_refused() {
+    let spec = app_spec().await;
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            for status in ["400", "413", "415", "422"] {
+                let response = &operation["responses"][status];
+                assert!(
+                    response["content"]["application/problem+json"].is_object(),
+                    "{method} {path} does not document {status} as problem+json"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn links_lead_from_registration_to_login_refresh_and_logout() {
+    let spec = app_spec().await;
+    let links = |path: &str, status: &str| {
+        let response = &spec["paths"][path]["post"]["responses"][status];
+        let links = response["links"].as_object().expect("links");
+        links
+            .iter()
+            .map(|(name, link)| (name.clone(), link["operationId"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let to = |ids: &[&str]| {
+        ids.iter()
+            .map(|id| (id.to_string(), Value::from(*id)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        links("/register", "201"),
+        to(&["login", "logout", "refresh"])
+    );
+    assert_eq!(
+        links("/login", "200"),
+        to(&["login_mfa", "logout", "refresh"])
+    );
+    assert_eq!(links("/refresh", "200"), to(&["logout", "refresh"]));
+    let login = &spec["paths"]["/register"]["post"]["responses"]["201"]["links"]["login"];
+    assert_eq!(
+        login["requestBody"],
+        json!({"email": "$request.body#/email", "password": "$request.body#/password"})
+    );
+    let logout = &spec["paths"]["/refresh"]["post"]["responses"]["200"]["links"]["logout"];
+    assert_eq!(
+        logout["requestBody"],
+        json!({"refresh_token": "$response.body#/refresh_token"})
+    );
 }
