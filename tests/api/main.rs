@@ -47,6 +47,7 @@ mod refresh;
 mod register;
 mod reset_links;
 mod secrets;
+mod security_notices;
 mod session_cache;
 mod sessions;
 mod shutdown;
