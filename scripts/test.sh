@@ -101,14 +101,30 @@ start_throwaway_cluster() {
   TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+# The PostgreSQL outage test stops and starts a cluster of its own: it needs the
+# server programs even when a server is already running.
+pg_outage_warning() {
+  [[ -n ${TEST_PG_BIN:-} ]] && return 0
+  cat >&2 <<'MSG'
+
+  WARNING: the PostgreSQL outage test was SKIPPED: initdb/pg_ctl are not installed
+  (it starts, stops and restarts a cluster of its own). Install them with
+  apt-get install postgresql (or brew install postgresql), or set TEST_PG_BIN.
+
+MSG
+}
+if [[ -z ${TEST_PG_BIN:-} ]] && bin=$(pg_bin_dir); then
+  export TEST_PG_BIN=$bin
+fi
+
 echo "== the integration suite on PostgreSQL"
 if [[ -n ${TEST_DATABASE_URL:-} ]]; then
   echo "using TEST_DATABASE_URL"
 elif reachable 127.0.0.1 5432; then
   TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
   echo "using the server on 127.0.0.1:5432"
-elif bin=$(pg_bin_dir); then
-  start_throwaway_cluster "$bin"
+elif [[ -n ${TEST_PG_BIN:-} ]]; then
+  start_throwaway_cluster "$TEST_PG_BIN"
 else
   if [[ ${CI:-} == true ]]; then
     echo "FATAL: CI=true and no PostgreSQL: none on 127.0.0.1:5432, no TEST_DATABASE_URL, no initdb/pg_ctl." >&2
@@ -127,6 +143,11 @@ MSG
   redis_warning
   exit 0
 fi
+if [[ -z ${TEST_PG_BIN:-} && ${CI:-} == true ]]; then
+  echo "FATAL: CI=true and initdb/pg_ctl are missing: the PostgreSQL outage test cannot run." >&2
+  exit 1
+fi
 export TEST_DATABASE_URL
 TEST_BACKEND=postgres "$CARGO" test --test api
 redis_warning
+pg_outage_warning

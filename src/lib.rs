@@ -177,6 +177,12 @@ impl Application {
         let webhooks = self.webhooks.map(|w| tokio::spawn(w.run(stop.clone())));
         let metrics = self.state.accounts.metrics().clone();
         let upkeep = tokio::spawn(metrics.run_upkeep(stop.clone()));
+        let retention = self
+            .state
+            .accounts
+            .clone()
+            .keep_growth_bounded(stop.clone());
+        let retention = tokio::spawn(retention);
         if let Some(tls) = &self.tls {
             let every = config.operations.tls_reload_interval;
             tokio::spawn(tls::watch(tls.certificates.clone(), every, stop.clone()));
@@ -242,6 +248,9 @@ impl Application {
                 tracing::error!("mail worker panicked");
             }
             let _ = upkeep.await;
+            if retention.await.is_err() {
+                tracing::error!("retention task panicked");
+            }
             if let Some(webhooks) = webhooks
                 && webhooks.await.is_err()
             {

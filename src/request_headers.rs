@@ -128,6 +128,9 @@ fn split_outside_quotes(s: &str, separator: char) -> Vec<&str> {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

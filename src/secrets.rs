@@ -1,5 +1,6 @@
 //! `SECRETS_KEY`: the one key that seals what the service must keep readable
-//! (today the tokens of queued links) and from which keyed hashes are derived
+//! (the tokens of queued links, TOTP secrets, the private signing keys kept in
+//! the database) and from which keyed hashes are derived
 //! (today the successor of a refresh token). A leaf: the core seals and derives,
 //! the mail worker opens, and neither needs the other for it.
 //!
@@ -34,6 +35,9 @@ pub enum Purpose {
     RefreshTokenSuccessor,
     /// A user's TOTP secret (sealed in its `totp_credentials` row).
     TotpSecret,
+    /// An access-token signing key's PKCS#8 private key (sealed in its
+    /// `signing_keys` row).
+    SigningKey,
 }
 
 impl Purpose {
@@ -42,6 +46,7 @@ impl Purpose {
             Purpose::OutboxLinkToken => b"auth-service/outbox-link-token/v1",
             Purpose::RefreshTokenSuccessor => b"auth-service/refresh-token-successor/v1",
             Purpose::TotpSecret => b"auth-service/totp-secret/v1",
+            Purpose::SigningKey => b"auth-service/signing-key/v1",
         }
     }
 }
@@ -249,5 +254,62 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Properties of what is read back from configuration and the database.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn purpose() -> impl Strategy<Value = Purpose> {
+        prop_oneof![
+            Just(Purpose::OutboxLinkToken),
+            Just(Purpose::RefreshTokenSuccessor),
+            Just(Purpose::TotpSecret),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn only_32_bytes_of_base64_are_a_key(
+            text in prop_oneof![".{0,60}", "[A-Za-z0-9+/=]{40,48}"],
+            bytes in any::<[u8; KEY_BYTES]>(),
+        ) {
+            let decoded = STANDARD.decode(text.trim()).ok();
+            prop_assert_eq!(
+                SecretsKey::from_base64(&text).is_ok(),
+                decoded.is_some_and(|d| d.len() == KEY_BYTES)
+            );
+            let written = format!(" {}\n", STANDARD.encode(bytes));
+            prop_assert_eq!(SecretsKey::from_base64(&written).map(|k| k.0), Ok(bytes));
+        }
+
+        /// Sealed values open to what was sealed; anything else (any bytes,
+        /// any one byte changed, another purpose) does not open.
+        #[test]
+        fn only_what_was_sealed_opens(
+            key in any::<[u8; KEY_BYTES]>(),
+            plaintext in prop::collection::vec(any::<u8>(), 0..100),
+            garbage in prop::collection::vec(any::<u8>(), 0..100),
+            (purpose, other) in (purpose(), purpose()),
+            at in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let key = SecretsKey(key);
+            let sealed = key.seal(purpose, &plaintext).expect("seals");
+            prop_assert_eq!(key.open(purpose, &sealed).ok(), Some(plaintext));
+            prop_assert!(key.open(purpose, &garbage).is_err());
+            let mut altered = sealed.clone();
+            altered[at.index(sealed.len())] ^= flip;
+            prop_assert!(key.open(purpose, &altered).is_err());
+            if purpose.label() != other.label() {
+                prop_assert!(key.open(other, &sealed).is_err());
+            }
+        }
     }
 }

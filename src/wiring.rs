@@ -68,7 +68,7 @@ pub(crate) async fn core(
 
 /// SECRETS_KEY from configuration, or from (or generated into) its file in
 /// DATA_DIR; and where it came from.
-fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
+pub(crate) fn secrets_key(config: &Config) -> anyhow::Result<(Arc<SecretsKey>, String)> {
     if let Some(key) = config.configured_secrets_key()? {
         return Ok((Arc::new(key), "SECRETS_KEY".to_owned()));
     }

@@ -136,3 +136,62 @@ mod tests {
         );
     }
 }
+
+/// Properties of the shape checks every door runs on what a client sends.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn refused_fields(result: AccountResult<()>) -> Vec<&'static str> {
+        match result {
+            Ok(()) => Vec::new(),
+            Err(AccountError::InvalidInput(fields)) => fields.iter().map(|f| f.field).collect(),
+            Err(e) => panic!("not a field refusal: {e}"),
+        }
+    }
+
+    /// Text of a given number of characters, of any Unicode.
+    fn chars_between(min: usize, max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(any::<char>(), min..=max).prop_map(|c| c.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any input is answered with the fields it got wrong, sorted, and the
+        /// length rules hold exactly, counted in characters.
+        #[test]
+        fn registrations_are_refused_by_field_and_length(
+            email in prop_oneof![".{0,300}", "[a-z0-9.+-]{1,70}@[a-z0-9-]{1,60}\\.[a-z]{2,6}"],
+            password in chars_between(0, 140),
+            name in proptest::option::of(chars_between(0, 120)),
+        ) {
+            let form = Registration { email: email.clone(), password: password.clone(), name: name.clone() };
+            let fields = refused_fields(registration(&form));
+            prop_assert!(fields.is_sorted());
+            let password_ok = (8..=128).contains(&password.chars().count());
+            let name_ok = name.is_none_or(|n| n.chars().count() <= 100);
+            let email_ok = email.chars().count() <= 254 && email.validate_email();
+            prop_assert_eq!(!fields.contains(&"password"), password_ok);
+            prop_assert_eq!(!fields.contains(&"name"), name_ok);
+            prop_assert_eq!(!fields.contains(&"email"), email_ok);
+        }
+
+        #[test]
+        fn logins_need_both_fields_within_their_lengths(
+            email in chars_between(0, 300),
+            password in prop_oneof![chars_between(0, 20), chars_between(1000, 1100)],
+        ) {
+            let fields = refused_fields(login(&email, &password));
+            let email_ok = (1..=254).contains(&email.chars().count());
+            let password_ok = (1..=1024).contains(&password.chars().count());
+            let expected: Vec<&str> = [("email", email_ok), ("password", password_ok)]
+                .into_iter()
+                .filter_map(|(field, ok)| (!ok).then_some(field))
+                .collect();
+            prop_assert_eq!(fields, expected);
+        }
+    }
+}

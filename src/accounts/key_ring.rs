@@ -104,18 +104,27 @@ impl Accounts {
     async fn refresh_signing_keys(&self) -> anyhow::Result<()> {
         let configured = self.keys.configured.clone();
         let now = self.clock.now();
-        let (mut keys, newest) =
-            signing_keys::load(&self.config, configured.clone(), &self.store, now).await?;
+        let (mut keys, newest) = signing_keys::load(
+            &self.config,
+            configured.clone(),
+            &self.store,
+            &self.secrets,
+            now,
+        )
+        .await?;
         if let (Some(period), Some(newest), None) =
             (self.config.signing_key_rotation, newest, &configured)
         {
             let due_by = now - chrono::Duration::from_std(period)?;
             if newest <= due_by
                 && let Some(r) =
-                    signing_keys::rotate(&self.config, &self.store, now, due_by).await?
+                    signing_keys::rotate(&self.config, &self.store, &self.secrets, now, due_by)
+                        .await?
             {
                 tracing::info!(kid = %r.kid, signs_from = %r.signs_from, "signing key rotated (SIGNING_KEY_ROTATION)");
-                (keys, _) = signing_keys::load(&self.config, configured, &self.store, now).await?;
+                (keys, _) =
+                    signing_keys::load(&self.config, configured, &self.store, &self.secrets, now)
+                        .await?;
             }
         }
         let kid = keys.current_kid().to_owned();

@@ -36,7 +36,9 @@ mod policy;
 pub mod primitives;
 mod refresh;
 mod registration;
+mod retention;
 mod scrape;
+mod sealed_signing_keys;
 mod session_cache;
 mod sessions;
 mod signing_keys;
@@ -67,6 +69,7 @@ pub use outcomes::*;
 pub use passkeys::{PasskeyChallenge, PasskeyInfo, PasskeyLogin};
 pub use passwords::PasswordReset;
 pub use registration::Registration;
+pub use retention::Deleted;
 pub use signing_keys::KeyRotation;
 
 use crate::clock::Clock;
@@ -91,7 +94,8 @@ pub struct Accounts {
     keys: KeyRing,
     composer: Composer,
     outbox: OutboxSignal,
-    /// Seals the tokens of queued links; keys refresh-token successors.
+    /// Seals the tokens of queued links, TOTP secrets and the stored signing
+    /// keys; keys refresh-token successors.
     secrets: Arc<SecretsKey>,
     policy: SessionPolicy,
     limits: Limiter,
@@ -137,7 +141,7 @@ impl Accounts {
             clock,
             metrics,
         } = parts;
-        let keys = signing_keys::load_at_start(&config, &store, clock.now()).await?;
+        let keys = signing_keys::load_at_start(&config, &store, &secrets, clock.now()).await?;
         let hasher = PasswordHasherPool::new(
             config.argon2_memory_kib,
             config.argon2_iterations,

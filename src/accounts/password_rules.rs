@@ -99,3 +99,65 @@ mod tests {
         );
     }
 }
+
+/// Properties of the new-password rules on anything a user may type.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        // zxcvbn takes about 0.1 s a password in debug builds: a few cases.
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// Any password of the allowed length (any Unicode) and any email get
+        /// a verdict on the named field.
+        #[test]
+        fn any_password_gets_a_verdict_on_its_field(
+            password in prop_oneof![".{0,40}", "[a-zA-Z0-9 ]{0,128}"],
+            email in ".{0,40}",
+        ) {
+            match check_new(&password, &email, "new_password") {
+                Ok(()) => {}
+                Err(AccountError::InvalidInput(fields)) => {
+                    prop_assert_eq!(fields.len(), 1);
+                    prop_assert_eq!(fields[0].field, "new_password");
+                }
+                Err(e) => prop_assert!(false, "{}", e),
+            }
+        }
+
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The email's local part anywhere in the password, in any case, is
+        /// refused, whatever surrounds it (but a combining mark, which would
+        /// make its last letter another one).
+        #[test]
+        fn a_password_holding_the_email_is_refused(
+            before in ".{0,20}",
+            local in "[a-z]{3,12}",
+            after in "([^\\p{M}].{0,19})?",
+        ) {
+            let password = format!("{before}{}{after}", local.to_uppercase());
+            let email = format!(" {local}@Example.com ");
+            let refused = match check_new(&password, &email, "password") {
+                Err(AccountError::InvalidInput(fields)) => fields[0].message,
+                other => return Err(TestCaseError::fail(format!("{other:?}"))),
+            };
+            prop_assert_eq!(refused, "must not contain your email address");
+        }
+
+        #[test]
+        fn normal_forms_are_stable(password in ".{0,64}") {
+            let once = normalised(&password);
+            prop_assert_eq!(normalised(&once), once.clone());
+            let candidates = candidates(&password);
+            prop_assert_eq!(&candidates[0], &once);
+            prop_assert!(candidates.contains(&password));
+        }
+    }
+}

@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use super::Accounts;
 use super::crypto::{JwtKeys, SigningKey};
 use super::key_ring::KeyRing;
+use super::sealed_signing_keys::{opened, seal_stored_keys, sealed_row};
 use crate::config::Config;
+use crate::secrets::SecretsKey;
 use crate::store::{SigningKeyRow, Store};
 
 /// How often every instance reads the keys table again.
@@ -53,11 +55,13 @@ fn published_after_retirement(config: &Config) -> anyhow::Result<chrono::Duratio
     Ok(chrono::Duration::from_std(config.access_token_ttl)? + RETIRED_MARGIN)
 }
 
-/// At start-up: stores a first key when none signs yet (concurrent first
-/// starts: one insert wins, the others adopt its key), then loads.
+/// At start-up: seals the keys stored in plaintext by earlier versions, stores
+/// a first key when none signs yet (concurrent first starts: one insert wins,
+/// the others adopt its key), then loads.
 pub(super) async fn load_at_start(
     config: &Config,
     store: &Store,
+    secrets: &SecretsKey,
     now: DateTime<Utc>,
 ) -> anyhow::Result<KeyRing> {
     let configured = configured_key(config)?;
@@ -71,12 +75,14 @@ pub(super) async fn load_at_start(
             "SIGNING_KEY_ROTATION must be longer than ACCESS_TOKEN_TTL"
         );
     }
+    seal_stored_keys(store, secrets).await?;
     if configured.is_none() {
         let key = SigningKey::generate()?;
         let mut db = store.connection().await?;
-        db.offer_signing_key(&row_of(&key, now)).await?;
+        db.offer_signing_key(&sealed_row(&key, now, secrets)?)
+            .await?;
     }
-    let (keys, _) = load(config, configured.clone(), store, now).await?;
+    let (keys, _) = load(config, configured.clone(), store, secrets, now).await?;
     let remembered = config.session_cache.session_cache_size;
     Ok(KeyRing::new(keys, configured, remembered))
 }
@@ -88,12 +94,17 @@ pub(super) async fn load(
     config: &Config,
     configured: Option<SigningKey>,
     store: &Store,
+    secrets: &SecretsKey,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(JwtKeys, Option<DateTime<Utc>>)> {
     let mut db = store.connection().await?;
     let rows = db
         .signing_keys(now - published_after_retirement(config)?)
         .await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| opened(row, secrets))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let newest = rows.iter().map(|r| r.created_at).max();
     let (current, next, previous) = arrange(configured, rows, now)?;
     let to_key = |row: SigningKeyRow| SigningKey::from_pkcs8_der(row.private_key);
@@ -160,21 +171,13 @@ fn arrange(
     Ok((current, next, previous))
 }
 
-fn row_of(key: &SigningKey, created_at: DateTime<Utc>) -> SigningKeyRow {
-    SigningKeyRow {
-        kid: key.kid.clone(),
-        private_key: key.pkcs8_der.clone(),
-        created_at,
-        retired_at: None,
-    }
-}
-
 /// Retires the current key if it was created at or before `created_by` and
 /// stores a successor signing from `now + ACTIVATION_DELAY`, in one
 /// transaction. `None`: no key that old (or a concurrent rotation won).
 pub(super) async fn rotate(
     config: &Config,
     store: &Store,
+    secrets: &SecretsKey,
     now: DateTime<Utc>,
     created_by: DateTime<Utc>,
 ) -> anyhow::Result<Option<KeyRotation>> {
@@ -184,7 +187,8 @@ pub(super) async fn rotate(
     let Some(replaced) = db.retire_signing_key(signs_from, created_by).await? else {
         return Ok(None);
     };
-    db.insert_signing_key(&row_of(&key, signs_from)).await?;
+    db.insert_signing_key(&sealed_row(&key, signs_from, secrets)?)
+        .await?;
     db.commit().await?;
     Ok(Some(KeyRotation {
         kid: key.kid,
@@ -202,6 +206,7 @@ impl Accounts {
     pub async fn rotate_signing_key(
         config: &Config,
         store: &Store,
+        secrets: &SecretsKey,
         now: DateTime<Utc>,
     ) -> anyhow::Result<KeyRotation> {
         if configured_key(config)?.is_some() {
@@ -211,13 +216,14 @@ impl Accounts {
         }
         // Any current key is old enough, even a successor not yet in force.
         let anything = now + ACTIVATION_DELAY;
-        if let Some(rotation) = rotate(config, store, now, anything).await? {
+        if let Some(rotation) = rotate(config, store, secrets, now, anything).await? {
             return Ok(rotation);
         }
         // No key yet (no instance ever started on this database): the first.
         let key = SigningKey::generate()?;
         let mut db = store.begin().await?;
-        db.insert_signing_key(&row_of(&key, now)).await?;
+        db.insert_signing_key(&sealed_row(&key, now, secrets)?)
+            .await?;
         db.commit().await?;
         Ok(KeyRotation {
             kid: key.kid,
@@ -240,6 +246,7 @@ mod tests {
             private_key: key.pkcs8_der,
             created_at: at(created),
             retired_at: retired.map(at),
+            sealed: false,
         };
         (key.kid, row)
     }

@@ -40,6 +40,18 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminKeysAction,
     },
+    /// Deleting what nobody needs any more (in the database named by DATABASE_URL).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RetentionAction {
+    /// Delete, once, what running instances delete every RETENTION_INTERVAL
+    /// (safe while they run). Prints the rows deleted by kind as JSON.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +119,9 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
         } => crate::create_admin_key(&config, &name)
             .await
             .map(|key| format!("{key}\n")),
+        Command::Retention {
+            action: RetentionAction::Run,
+        } => run_retention(&config).await,
     };
     match printed {
         Ok(out) => {
@@ -128,9 +143,21 @@ async fn migrate(config: &Config) -> anyhow::Result<String> {
     Ok(done)
 }
 
+async fn run_retention(config: &Config) -> anyhow::Result<String> {
+    let store = Store::connect(&config.database(), 1).await?;
+    let deleted = Accounts::delete_old_rows(config, &store, Clock::default().now()).await;
+    store.close().await;
+    Ok(format!("{}\n", serde_json::to_string_pretty(&deleted?)?))
+}
+
 async fn rotate_keys(config: &Config) -> anyhow::Result<String> {
     let store = Store::connect(&config.database(), 1).await?;
-    let rotated = Accounts::rotate_signing_key(config, &store, Clock::default().now()).await;
+    let rotated = match crate::wiring::secrets_key(config) {
+        Ok((secrets, _)) => {
+            Accounts::rotate_signing_key(config, &store, &secrets, Clock::default().now()).await
+        }
+        Err(e) => Err(e),
+    };
     store.close().await;
     Ok(format!("{}\n", serde_json::to_string_pretty(&rotated?)?))
 }

@@ -12,6 +12,7 @@ use url::Url;
 mod derived;
 mod operations;
 mod parse;
+mod retention;
 mod session_cache;
 mod values;
 mod webauthn;
@@ -22,6 +23,7 @@ pub use values::{BindAddr, DatabaseUrl, GrpcPort, Mode, ProxyHeader, Quota, Secr
 pub use operations::{Operations, TlsFiles};
 pub use parse::parse_duration;
 use parse::*;
+pub use retention::{Period, RetentionConfig};
 pub use session_cache::SessionCacheConfig;
 pub use webauthn::RelyingParty;
 pub use webhooks::WebhookTarget;
@@ -250,6 +252,10 @@ pub struct Config {
 
     #[command(flatten)]
     pub session_cache: SessionCacheConfig,
+
+    /// What is deleted when, and how often.
+    #[command(flatten)]
+    pub retention: RetentionConfig,
 
     /// POST /register per client IP (quotas read `N/min`, `N/hour`, `N/day` or `N/15m`).
     #[arg(long, env = "RATE_LIMIT_REGISTER", value_name = "RATE_LIMIT_REGISTER", default_value = "20/hour", value_parser = parse_quota)]

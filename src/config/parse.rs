@@ -102,7 +102,10 @@ pub(super) fn parse_origin(s: &str) -> Result<String, String> {
         return Ok(s.to_owned());
     }
     let url = Url::parse(s).map_err(|e| format!("`{s}`: {e}"))?;
-    if url.path() != "/" || url.query().is_some() {
+    // A URL without a host (`file:///`, `data:…`, a custom scheme) has an
+    // opaque origin, which serialises as `null`: allowing it would let any
+    // sandboxed frame or local file call with credentials.
+    if url.path() != "/" || url.query().is_some() || !url.origin().is_tuple() {
         return Err(format!(
             "`{s}` is not an origin (scheme://host[:port], no path)"
         ));
@@ -181,6 +184,9 @@ pub(super) fn parse_proxy_header(s: &str) -> Result<ProxyHeader, String> {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -224,6 +230,17 @@ mod tests {
         ));
         assert!(parse_database_url("mysql://u@h/db").is_err());
         assert!(parse_database_url("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn origins_without_a_host_are_refused() {
+        assert_eq!(
+            parse_origin("https://app.example:8443/"),
+            Ok("https://app.example:8443".to_owned())
+        );
+        for opaque in ["a:///", "file:///", "chrome-extension://abc", "null"] {
+            assert!(parse_origin(opaque).is_err(), "{opaque}");
+        }
     }
 
     #[test]

@@ -324,6 +324,9 @@ fn interval(quota: Quota) -> Duration {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

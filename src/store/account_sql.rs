@@ -7,13 +7,8 @@ use sqlx::{Decode, Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::backend::{Backend, Sql};
+use super::email_key::email_key;
 use super::rows::*;
-
-/// The form of an email that uniqueness and lookups use. Computed here rather than
-/// with SQL `lower()`, whose Unicode rules differ between the backends.
-fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
 
 impl<DB> Sql<DB>
 where

@@ -7,6 +7,7 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::backend::{Backend, Sql};
+use super::email_key::email_key;
 use super::rows::*;
 
 /// `select` of [`AdminUserRow`]s followed by the given literal (`where …`).
@@ -25,11 +26,6 @@ macro_rules! select_admin_users {
             $rest
         )
     };
-}
-
-/// The form of an email that uniqueness and lookups use (as in `account_sql.rs`).
-fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 /// A `like` pattern matching every string that starts with `prefix` (its `%`,
@@ -285,5 +281,36 @@ mod tests {
         assert_eq!(prefix_pattern(" Ada"), "ada%");
         assert_eq!(prefix_pattern("a_b%c\\"), "a\\_b\\%c\\\\%");
         assert_eq!(prefix_pattern(""), "%");
+    }
+}
+
+/// The admin's `email` search prefix is untrusted text inside a `like`.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The literal text a pattern matches before its final `%`, or `None` if it
+    /// holds an unescaped wildcard there.
+    fn literal(pattern: &str) -> Option<String> {
+        let body = pattern.strip_suffix('%')?;
+        let mut chars = body.chars();
+        let mut text = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => text.push(chars.next()?),
+                '%' | '_' => return None,
+                c => text.push(c),
+            }
+        }
+        Some(text)
+    }
+
+    proptest! {
+        #[test]
+        fn a_prefix_is_matched_literally(prefix in prop_oneof![".{0,40}", "[a-z%_\\\\ ]{0,20}"]) {
+            prop_assert_eq!(literal(&prefix_pattern(&prefix)), Some(email_key(&prefix)));
+        }
     }
 }

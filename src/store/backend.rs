@@ -18,6 +18,15 @@ pub trait Backend: Database {
     /// The oldest queued link request, locked until the transaction ends and
     /// skipped by other workers meanwhile.
     const NEXT_LINK_REQUEST: &'static str;
+    /// Every stored signing key, locked until the transaction ends, so that
+    /// instances starting at once seal the old plaintext keys one at a time.
+    const LOCK_SIGNING_KEYS: &'static str;
+    /// Ends the `select` of a retention batch (its table aliased `r`): the rows
+    /// it picks are locked, and rows another instance holds are skipped.
+    const SKIP_LOCKED_ROWS: &'static str;
+
+    /// How many rows a statement changed (each driver has its own result type).
+    fn rows_affected(done: &Self::QueryResult) -> u64;
 
     /// Begins a transaction that is going to write.
     fn begin_write(

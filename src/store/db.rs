@@ -356,3 +356,5 @@ mod admin_methods;
 mod queue_depth_methods;
 // The statements of signing-key rotation.
 mod signing_key_methods;
+// Deleting what nobody can need any more.
+mod retention_methods;

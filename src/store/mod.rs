@@ -7,12 +7,14 @@ mod account_sql;
 mod admin_sql;
 mod backend;
 mod db;
+mod email_key;
 mod mfa_sql;
 mod notifications;
 mod passkey_sql;
 mod postgres;
 mod queue_depth_sql;
 mod record_sql;
+mod retention_sql;
 mod rows;
 mod signing_key_sql;
 mod sqlite;
@@ -26,6 +28,7 @@ use backend::{Backend, Link};
 pub use db::Db;
 pub use notifications::Notifications;
 pub use queue_depth_sql::QueueDepths;
+pub use retention_sql::Expired;
 pub use rows::*;
 
 /// The database pool: PostgreSQL for production, an embedded SQLite file for zero set-up.

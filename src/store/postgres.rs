@@ -84,6 +84,18 @@ impl Backend for Postgres {
         "select id, purpose, email, ip, user_agent, created_at from link_requests
          order by created_at limit 1 for update skip locked";
 
+    /// Row locks make instances starting at once seal one after the other.
+    const LOCK_SIGNING_KEYS: &'static str =
+        "select kid, private_key, created_at, retired_at, sealed from signing_keys
+         order by created_at for update";
+
+    /// Concurrent retention batches take disjoint rows and never wait.
+    const SKIP_LOCKED_ROWS: &'static str = " for update of r skip locked";
+
+    fn rows_affected(done: &Self::QueryResult) -> u64 {
+        done.rows_affected()
+    }
+
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin().await
     }

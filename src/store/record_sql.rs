@@ -21,6 +21,7 @@ where
     for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> OutboxRow: FromRow<'r, DB::Row>,
     for<'r> SigningKeyRow: FromRow<'r, DB::Row>,
@@ -212,12 +213,13 @@ where
     /// first starts: a partial unique index lets one insert win).
     pub async fn offer_signing_key(c: &mut DB::Connection, key: &SigningKeyRow) -> StoreResult<()> {
         sqlx::query(
-            "insert into signing_keys (kid, private_key, created_at) values ($1, $2, $3)
+            "insert into signing_keys (kid, private_key, created_at, sealed) values ($1, $2, $3, $4)
              on conflict do nothing",
         )
         .bind(key.kid.as_str())
         .bind(&key.private_key[..])
         .bind(key.created_at)
+        .bind(key.sealed)
         .execute(c)
         .await?;
         Ok(())
@@ -229,7 +231,7 @@ where
         retired_after: DateTime<Utc>,
     ) -> StoreResult<Vec<SigningKeyRow>> {
         Ok(sqlx::query_as(
-            "select kid, private_key, created_at, retired_at from signing_keys
+            "select kid, private_key, created_at, retired_at, sealed from signing_keys
              where retired_at is null or retired_at > $1
              order by retired_at desc nulls first, created_at desc",
         )

@@ -251,9 +251,12 @@ pub struct WebhookRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SigningKeyRow {
     pub kid: String,
+    /// PKCS#8 DER of the private key: sealed with SECRETS_KEY when `sealed`,
+    /// plaintext in a row written before keys were sealed.
     pub private_key: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
+    pub sealed: bool,
 }
 
 /// A user's TOTP authenticator, confirmed or still being enrolled.

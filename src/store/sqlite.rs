@@ -96,6 +96,18 @@ impl Backend for Sqlite {
         "select id, purpose, email, ip, user_agent, created_at from link_requests
          order by created_at limit 1";
 
+    /// The write lock of the transaction keeps two sealing instances apart.
+    const LOCK_SIGNING_KEYS: &'static str =
+        "select kid, private_key, created_at, retired_at, sealed from signing_keys
+         order by created_at";
+
+    /// The write lock of the transaction keeps two retention batches apart.
+    const SKIP_LOCKED_ROWS: &'static str = "";
+
+    fn rows_affected(done: &Self::QueryResult) -> u64 {
+        done.rows_affected()
+    }
+
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("begin immediate").await
     }

@@ -39,6 +39,7 @@ const HASH_RUNNING: &str = "auth_password_hash_running";
 const OUTBOX_DEPTH: &str = "auth_outbox_depth";
 const OUTBOX_SENT: &str = "auth_outbox_sent_total";
 const OUTBOX_FAILURES: &str = "auth_outbox_send_failures_total";
+const RETENTION_DELETED: &str = "auth_retention_deleted_total";
 
 /// The labels of a gRPC call's series.
 fn grpc_labels(service: &str, method: &str, code: &'static str) -> [(&'static str, String); 3] {
@@ -170,6 +171,10 @@ impl Metrics {
                 OUTBOX_FAILURES,
                 "Failed sends, by outbox and whether the message will be retried or is dead"
             );
+            describe_counter!(
+                RETENTION_DELETED,
+                "Rows deleted by retention on this instance, by kind"
+            );
             counter!(HASH_REJECTED).absolute(0);
             for queue in [Queue::Mail, Queue::Webhooks] {
                 counter!(OUTBOX_SENT, "queue" => queue.label()).absolute(0);
@@ -264,6 +269,12 @@ impl Metrics {
         self.record(|| {
             counter!(OUTBOX_FAILURES, "queue" => queue.label(), "result" => result).increment(1);
         });
+    }
+
+    /// Retention deleted `rows` rows of `kind` (zero too: the series exists
+    /// from the first run on).
+    pub fn retention_deleted(&self, kind: &'static str, rows: u64) {
+        self.record(|| counter!(RETENTION_DELETED, "kind" => kind).increment(rows));
     }
 
     /// Every series in the Prometheus text format, with the gauges measured now.

@@ -26,8 +26,8 @@ const EVENT_IDS: [&str; 3] = [
 async fn database_before_the_admin_api() -> TestDatabase {
     let database = TestDatabase::create();
     let (folder, url) = match &database {
-        TestDatabase::Postgres { name } => {
-            let mut server = PgConnection::connect(&admin_database_url())
+        TestDatabase::Postgres { server, name } => {
+            let mut server = PgConnection::connect(server)
                 .await
                 .expect("PostgreSQL answers");
             let sql = format!("create database {name}");

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod private_postgres;
 mod private_redis;
 mod smtp;
 
@@ -21,7 +22,9 @@ mod backends;
 mod commands;
 mod concurrency;
 mod container;
+mod database_outage;
 mod grpc_auth;
+mod grpc_fuzz;
 mod grpc_metrics;
 mod grpc_outage;
 mod grpc_revocations;
@@ -37,6 +40,7 @@ mod login;
 mod logout;
 mod metrics;
 mod mfa;
+mod mixed_outage;
 mod openapi;
 mod outbox;
 mod passkey_factors;
@@ -45,7 +49,10 @@ mod password;
 mod password_policy;
 mod refresh;
 mod register;
+mod registration_crash;
 mod reset_links;
+mod retention;
+mod sealed_keys;
 mod secrets;
 mod security_notices;
 mod session_cache;

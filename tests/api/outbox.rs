@@ -114,15 +114,20 @@ async fn a_configured_secrets_key_lets_a_restarted_instance_deliver_working_link
         .assert_status(StatusCode::OK);
 }
 
+/// A signing key both instances of the next test are configured with: keys
+/// the service generates are kept sealed with SECRETS_KEY, and an instance
+/// whose SECRETS_KEY does not open them does not start.
+const SIGNING_KEY: &str = "--jwt-private-key=-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBRaNhmq3m8WdfTZHHXgRa9MQ1nj4Ao6iL1M3l2dTrY5\n-----END PRIVATE KEY-----\n";
+
 #[tokio::test]
 async fn mail_sealed_with_another_secrets_key_is_dead_at_once_and_says_why() {
-    let mut before = spawn_app_with(&["--secrets-key", &secrets_key()]).await;
+    let mut before = spawn_app_with(&["--secrets-key", &secrets_key(), SIGNING_KEY]).await;
     before.smtp.set_down(true);
     let email = before.registered_user().await;
     eventually("the first delivery attempt failed", || failed_once(&before)).await;
     before.stop().await;
 
-    let after = spawn_sibling(&before, &["--secrets-key", &secrets_key()]).await;
+    let after = spawn_sibling(&before, &["--secrets-key", &secrets_key(), SIGNING_KEY]).await;
     eventually("the message is dead", || async {
         scalar(
             &after,

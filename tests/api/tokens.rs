@@ -47,14 +47,16 @@ fn claims_of(login: &Tokens) -> Value {
     claims
 }
 
-/// The service's current signing key, read from its database (PKCS#8 DER).
-async fn service_key(app: &TestApp) -> EncodingKey {
-    let der: Vec<u8> =
-        sqlx::query_scalar("select private_key from signing_keys where retired_at is null")
-            .fetch_one(&app.db)
-            .await
-            .expect("current signing key");
-    EncodingKey::from_ed_der(&der)
+/// An app whose signing key the test knows, because it configured it (the
+/// keys the service keeps in its database are sealed with SECRETS_KEY).
+async fn app_with_known_key() -> (TestApp, EncodingKey) {
+    let der = random_ed25519_der();
+    // `--flag=value`: a separate value starting with "-----" would read as a flag.
+    let flag = format!("--jwt-private-key={}", pem_of(&der));
+    (
+        spawn_app_with(&[&flag]).await,
+        EncodingKey::from_ed_der(&der),
+    )
 }
 
 /// PKCS#8 v1 DER of a new random Ed25519 key.
@@ -91,14 +93,9 @@ fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) ->
     jsonwebtoken::encode(&header, claims, key).expect("token signs")
 }
 
-/// Signs `claims` with the service's own key and kid.
-async fn sign_as_service(app: &TestApp, login: &Tokens, claims: &Value) -> String {
-    sign(
-        Algorithm::EdDSA,
-        Some(&kid_of(&login.access)),
-        claims,
-        &service_key(app).await,
-    )
+/// Signs `claims` with the service's own key (`key`) and kid.
+fn sign_as_service(key: &EncodingKey, login: &Tokens, claims: &Value) -> String {
+    sign(Algorithm::EdDSA, Some(&kid_of(&login.access)), claims, key)
 }
 
 pub(crate) async fn assert_refused(app: &TestApp, token: &str, why: &str) {
@@ -261,9 +258,9 @@ async fn a_third_party_verifies_access_tokens_with_only_the_jwks() {
 async fn a_token_signed_by_the_service_key_with_correct_claims_is_accepted() {
     // The control for the refusals below: forging with the real key works, so each
     // refusal is for the one property the test changes.
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let login = app.signed_up().await;
-    let token = sign_as_service(&app, &login, &claims_of(&login)).await;
+    let token = sign_as_service(&key, &login, &claims_of(&login));
     assert_accepted(&app, &token, "own key, correct claims").await;
 }
 
@@ -347,44 +344,39 @@ async fn a_token_signed_by_a_foreign_key_is_refused_whatever_its_kid() {
 
 #[tokio::test]
 async fn an_expired_token_signed_with_the_service_key_is_refused() {
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let login = app.signed_up().await;
     let mut claims = claims_of(&login);
     claims["iat"] = json!(unix_now() - 1200);
     claims["exp"] = json!(unix_now() - 300);
-    assert_refused(
-        &app,
-        &sign_as_service(&app, &login, &claims).await,
-        "expired",
-    )
-    .await;
+    assert_refused(&app, &sign_as_service(&key, &login, &claims), "expired").await;
 }
 
 #[tokio::test]
 async fn a_token_that_outlives_access_token_ttl_is_refused() {
     // ACCESS_TOKEN_TTL is 15 minutes; 5 seconds of leeway.
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let login = app.signed_up().await;
     let lifetime = |seconds: i64| {
         let mut claims = claims_of(&login);
         claims["exp"] = json!(claims["iat"].as_i64().expect("iat") + seconds);
         claims
     };
-    let longest = sign_as_service(&app, &login, &lifetime(900 + 5)).await;
+    let longest = sign_as_service(&key, &login, &lifetime(900 + 5));
     assert_accepted(&app, &longest, "15 minutes and the leeway").await;
     for (seconds, why) in [(900 + 6, "a second too long"), (30 * 86_400, "30 days")] {
-        let token = sign_as_service(&app, &login, &lifetime(seconds)).await;
+        let token = sign_as_service(&key, &login, &lifetime(seconds));
         assert_refused(&app, &token, why).await;
     }
 }
 
 #[tokio::test]
 async fn a_token_issued_or_valid_only_in_the_future_is_refused() {
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let login = app.signed_up().await;
     let mut claims = claims_of(&login);
     claims["nbf"] = json!(unix_now());
-    let now = sign_as_service(&app, &login, &claims).await;
+    let now = sign_as_service(&key, &login, &claims);
     assert_accepted(&app, &now, "nbf now").await;
 
     let mut from_the_future = claims_of(&login);
@@ -395,52 +387,42 @@ async fn a_token_issued_or_valid_only_in_the_future_is_refused() {
         (from_the_future, "iat in a minute"),
         (not_yet_valid, "nbf in a minute"),
     ] {
-        assert_refused(&app, &sign_as_service(&app, &login, &claims).await, why).await;
+        assert_refused(&app, &sign_as_service(&key, &login, &claims), why).await;
     }
 }
 
 #[tokio::test]
 async fn a_token_from_another_issuer_is_refused() {
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let login = app.signed_up().await;
     let mut claims = claims_of(&login);
     claims["iss"] = json!("http://evil.test");
-    assert_refused(
-        &app,
-        &sign_as_service(&app, &login, &claims).await,
-        "wrong iss",
-    )
-    .await;
+    assert_refused(&app, &sign_as_service(&key, &login, &claims), "wrong iss").await;
 }
 
 #[tokio::test]
 async fn a_token_for_another_audience_is_refused() {
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let login = app.signed_up().await;
     let mut claims = claims_of(&login);
     claims["aud"] = json!("another-service");
-    assert_refused(
-        &app,
-        &sign_as_service(&app, &login, &claims).await,
-        "wrong aud",
-    )
-    .await;
+    assert_refused(&app, &sign_as_service(&key, &login, &claims), "wrong aud").await;
 }
 
 #[tokio::test]
 async fn a_validly_signed_token_for_a_session_that_is_not_the_users_is_refused() {
-    let app = spawn_app().await;
+    let (app, key) = app_with_known_key().await;
     let alice = app.signed_up().await;
     let bob = app.signed_up().await;
 
     let mut unknown_session = claims_of(&alice);
     unknown_session["sid"] = json!(uuid::Uuid::new_v4());
-    let unknown = sign_as_service(&app, &alice, &unknown_session).await;
+    let unknown = sign_as_service(&key, &alice, &unknown_session);
     assert_refused(&app, &unknown, "sid of no session").await;
 
     let mut someone_elses = claims_of(&alice);
     someone_elses["sid"] = jwt_claims(&bob.access)["sid"].clone();
-    let crossed = sign_as_service(&app, &alice, &someone_elses).await;
+    let crossed = sign_as_service(&key, &alice, &someone_elses);
     assert_refused(&app, &crossed, "sid of another user's session").await;
 }
 

@@ -304,6 +304,9 @@ impl JwtKeys {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -145,3 +145,208 @@ mod tests {
         assert_eq!(Refusal::TooCostly.reason(), "hash_too_costly");
     }
 }
+
+/// Properties of what an admin may import: any string is answered with a
+/// verdict (never a panic), and what is accepted can be checked at a login.
+#[cfg(test)]
+mod properties {
+    use argon2::{Algorithm, Argon2, Version};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use proptest::prelude::*;
+
+    use super::super::argon2_buffer::{HashMemory, matches};
+    use super::*;
+
+    /// Costs low enough to hash in a test, as the argon2 crate allows them.
+    fn cheap_params() -> impl Strategy<Value = (u32, u32, u32)> {
+        (1u32..=4, 1u32..=3).prop_flat_map(|(p, t)| (8 * p..=256, Just(t), Just(p)))
+    }
+
+    /// A PHC string that argon2 made for `password`.
+    fn argon2_hash(password: &[u8]) -> impl Strategy<Value = String> + use<> {
+        let password = password.to_vec();
+        (
+            prop_oneof![Just(Algorithm::Argon2id), Just(Algorithm::Argon2i)],
+            prop_oneof![Just(Version::V0x10), Just(Version::V0x13)],
+            cheap_params(),
+            prop::collection::vec(any::<u8>(), 8..=48),
+            10usize..=64,
+        )
+            .prop_map(move |(algorithm, version, (m, t, p), salt, length)| {
+                let params = Params::new(m, t, p, Some(length)).expect("params");
+                let mut out = vec![0u8; length];
+                Argon2::new(algorithm, version, params)
+                    .hash_password_into(&password, &salt, &mut out)
+                    .expect("hashes");
+                format!(
+                    "${}$v={}$m={m},t={t},p={p}${}${}",
+                    algorithm.ident(),
+                    u32::from(version),
+                    STANDARD_NO_PAD.encode(salt),
+                    STANDARD_NO_PAD.encode(out)
+                )
+            })
+    }
+
+    /// Numbers a PHC parameter might carry: small, at the ceilings, huge.
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => (0u64..=300).prop_map(|n| n.to_string()),
+            1 => (0u64..=20_000_000).prop_map(|n| n.to_string()),
+            1 => any::<u64>().prop_map(|n| n.to_string()),
+            1 => "[0-9]{20,30}",
+            1 => "-?[0-9a-z+.]{0,4}",
+        ]
+    }
+
+    /// Argon2 PHC strings of every shape: any algorithm name, version,
+    /// parameters, salt and output length.
+    fn argon2_shaped() -> impl Strategy<Value = String> {
+        let b64 = |bytes: Vec<u8>| STANDARD_NO_PAD.encode(bytes);
+        let salt = prop_oneof![
+            3 => prop::collection::vec(any::<u8>(), 8..=48).prop_map(b64),
+            1 => prop::collection::vec(any::<u8>(), 0..70).prop_map(b64),
+        ];
+        let output = prop_oneof![
+            3 => prop::collection::vec(any::<u8>(), 10..=64).prop_map(b64),
+            1 => prop::collection::vec(any::<u8>(), 0..70).prop_map(b64),
+        ];
+        let version = prop_oneof![
+            Just(String::new()),
+            Just("$v=16".to_owned()),
+            Just("$v=19".to_owned()),
+            number().prop_map(|v| format!("$v={v}")),
+        ];
+        let costs = prop_oneof![
+            2 => cheap_params().prop_map(|(m, t, p)| (m.to_string(), t.to_string(), p.to_string())),
+            1 => (200_000u32..=300_000, 1u32..=12, 1u32..=20)
+                .prop_map(|(m, t, p)| (m.to_string(), t.to_string(), p.to_string())),
+            1 => (number(), number(), number()),
+        ];
+        (
+            prop_oneof![4 => Just("argon2id"), 2 => Just("argon2i"), 1 => Just("argon2d"), 1 => Just("argon2")],
+            version,
+            costs,
+            prop_oneof![4 => Just(""), 1 => Just(",keyid=AAAA"), 1 => Just(",data=AAAA"), 1 => Just(",x=1")],
+            (salt, output),
+        )
+            .prop_map(|(alg, version, (m, t, p), extra, (salt, hash))| {
+                format!("${alg}{version}$m={m},t={t},p={p}{extra}${salt}${hash}")
+            })
+    }
+
+    /// The argon2 crate's own reading of a PHC string, as a login would
+    /// need it: algorithm, version, parameters, salt and output.
+    fn computable(hash: &str) -> Option<(Argon2<'static>, PasswordHash)> {
+        let parsed = PasswordHash::new(hash).ok()?;
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).ok()?;
+        (parsed.salt.is_some() && parsed.hash.is_some())
+            .then(|| (Argon2::new(algorithm, version, params), parsed))
+    }
+
+    fn over_ceiling(argon2: &Argon2<'_>) -> bool {
+        let params = argon2.params();
+        params.m_cost() > ARGON2_MAX_M_KIB
+            || params.t_cost() > ARGON2_MAX_T
+            || params.p_cost() > ARGON2_MAX_P
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_string_gets_a_verdict(
+            hash in prop_oneof![
+                ".*",
+                "\\$2[abxy]\\$.{0,70}",
+                "\\$argon2(id|i|d)?\\$.{0,100}",
+                "\\$[a-z0-9]{0,10}\\$.*",
+            ],
+        ) {
+            let verdict = check(&hash);
+            if !hash.starts_with("$argon2") && !is_bcrypt(&hash) {
+                prop_assert_eq!(verdict, Err(Refusal::Unsupported));
+            }
+        }
+
+        /// The ceilings decide between accepted and too costly; argon2d and
+        /// secret keys are unsupported; the rest is malformed. Whatever is
+        /// accepted, argon2 can compute (so a login can check it).
+        #[test]
+        fn argon2_hashes_of_any_shape_get_the_right_verdict(hash in argon2_shaped()) {
+            let read = computable(&hash);
+            let unsupported = hash.starts_with("$argon2d$")
+                || hash.starts_with("$argon2$")
+                || [",keyid=", ",data=", ",x="].iter().any(|p| hash.contains(p));
+            match check(&hash) {
+                Ok(()) => {
+                    let (argon2, parsed) = read.expect("argon2 reads what is accepted");
+                    prop_assert!(!unsupported && !over_ceiling(&argon2));
+                    let params = argon2.params();
+                    if params.m_cost() <= 1024 && params.t_cost() <= 3 {
+                        let (salt, out) = (parsed.salt.expect("salt"), parsed.hash.expect("hash"));
+                        let mut buffer = vec![0u8; out.len()];
+                        prop_assert!(argon2.hash_password_into(b"pw", &salt, &mut buffer).is_ok());
+                    }
+                }
+                Err(Refusal::TooCostly) => {
+                    prop_assert!(read.is_some_and(|(argon2, _)| over_ceiling(&argon2)));
+                }
+                Err(Refusal::Unsupported) => prop_assert!(unsupported),
+                Err(Refusal::Malformed) => prop_assert!(read.is_none()),
+            }
+        }
+
+        #[test]
+        fn argon2_hashes_round_trip(
+            (password, hash) in ".{0,40}".prop_flat_map(|pw| (Just(pw.clone()), argon2_hash(pw.as_bytes()))),
+            other in ".{0,40}",
+        ) {
+            prop_assert_eq!(check(&hash), Ok(()), "{}", hash);
+            let parsed = PasswordHash::new(&hash).expect("PHC");
+            let mut memory = HashMemory::default();
+            prop_assert!(matches(&parsed, password.as_bytes(), &mut memory));
+            prop_assert_eq!(matches(&parsed, other.as_bytes(), &mut memory), other == password);
+        }
+
+        /// Any cost and any salt-and-hash characters: `$2x$` is unsupported, a
+        /// cost over the ceiling too costly, and what is accepted verifies.
+        #[test]
+        fn bcrypt_hashes_of_any_shape_get_the_right_verdict(
+            hash in "\\$2[abxy]\\$([0-9]{2}|.{0,3})\\$[./A-Za-z0-9]{53}",
+        ) {
+            let cost = hash.get(4..6).and_then(|c| c.parse::<u32>().ok());
+            match check(&hash) {
+                Ok(()) => {
+                    let cost = cost.expect("a cost");
+                    prop_assert!((4..=BCRYPT_MAX_COST).contains(&cost));
+                    if cost <= 5 {
+                        prop_assert!(bcrypt::verify(b"pw", &hash).is_ok());
+                    }
+                }
+                Err(Refusal::TooCostly) => prop_assert!(cost.is_some_and(|c| c > BCRYPT_MAX_COST)),
+                Err(Refusal::Unsupported) => prop_assert!(hash.starts_with("$2x$")),
+                Err(Refusal::Malformed) => {}
+            }
+        }
+    }
+
+    proptest! {
+        // bcrypt is not optimised in debug builds: a few cases at the least cost.
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        #[test]
+        fn bcrypt_hashes_round_trip(password in ".{0,40}", other in ".{0,40}") {
+            let hash = bcrypt::hash(&password, 4).expect("hashes");
+            prop_assert_eq!(check(&hash), Ok(()));
+            prop_assert!(bcrypt::verify(&password, &hash).expect("verifies"));
+            prop_assert_eq!(bcrypt::verify(&other, &hash).expect("verifies"), other == password);
+        }
+    }
+}

@@ -125,3 +125,121 @@ mod tests {
         );
     }
 }
+
+/// Properties of the codes a user types at the second step of a login.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A recovery code as we mint them.
+    fn recovery_code() -> impl Strategy<Value = String> {
+        let symbols = proptest::sample::select(RECOVERY_ALPHABET.to_vec());
+        prop::collection::vec(symbols, 2 * RECOVERY_GROUP).prop_map(|symbols| {
+            let (first, second) = symbols.split_at(RECOVERY_GROUP);
+            format!(
+                "{}-{}",
+                String::from_utf8_lossy(first),
+                String::from_utf8_lossy(second)
+            )
+        })
+    }
+
+    /// `code` as a user might type it: any letter's case flipped, the dash
+    /// dropped or kept, dashes and spaces added anywhere.
+    fn typed(code: String) -> impl Strategy<Value = String> {
+        let len = code.len();
+        let noise =
+            prop::collection::vec((0..=len, proptest::sample::select(vec!['-', ' '])), 0..4);
+        (prop::collection::vec(any::<bool>(), len), noise).prop_map(move |(upper, noise)| {
+            let mut chars: Vec<char> = code
+                .chars()
+                .zip(upper)
+                .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            for (at, c) in noise {
+                chars.insert(at.min(chars.len()), c);
+            }
+            chars.into_iter().collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_spelling_of_a_recovery_code_finds_it(
+            (code, spelled) in recovery_code().prop_flat_map(|c| (Just(c.clone()), typed(c))),
+        ) {
+            prop_assert_eq!(recovery_code_digest(&spelled), recovery_code_digest(&code));
+        }
+
+        #[test]
+        fn different_recovery_codes_never_share_a_digest(a in recovery_code(), b in recovery_code()) {
+            prop_assert_eq!(recovery_code_digest(&a) == recovery_code_digest(&b), a == b);
+        }
+
+        /// Anything typed (any Unicode, whose lowercase may be longer) digests
+        /// without a panic, and as its normalised form does: normalising twice
+        /// changes nothing.
+        #[test]
+        fn anything_typed_digests_as_its_normal_form(typed in ".{0,64}") {
+            let normal: String = typed
+                .chars()
+                .filter(|c| !matches!(c, '-' | ' '))
+                .flat_map(char::to_lowercase)
+                .collect();
+            prop_assert_eq!(recovery_code_digest(&typed), recovery_code_digest(&normal));
+        }
+
+        /// Only six ASCII digits are ever checked, at any time, even before 1970.
+        #[test]
+        fn only_six_digits_are_a_totp_code(
+            secret in any::<[u8; SECRET_BYTES]>(),
+            code in prop_oneof![".{0,10}", "[0-9+ -]{5,7}"],
+            at in any::<i64>(),
+        ) {
+            let step = totp_step(&secret, &code, at).expect("parameters are fixed");
+            let six_digits = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+            prop_assert!(six_digits || step.is_none());
+            prop_assert!(at >= 0 || step.is_none());
+        }
+
+        /// The code of the step at `at` (and of the steps either side) is
+        /// accepted at `at`, and names a step within the skew.
+        #[test]
+        fn the_codes_around_now_are_accepted_with_their_step(
+            secret in any::<[u8; SECRET_BYTES]>(),
+            at in prop_oneof![0..i64::MAX, Just(i64::MAX), 0..100i64],
+            shift in -i64::from(SKEW_STEPS)..=i64::from(SKEW_STEPS),
+        ) {
+            let now_step = at / 30;
+            let shown_at = u64::try_from((now_step + shift).max(0)).expect("positive") * STEP_SECS;
+            let code = totp(&secret).expect("totp").generate(shown_at).to_string();
+            let step = totp_step(&secret, &code, at).expect("checks");
+            let step = step.expect("accepted");
+            prop_assert!((step - now_step).abs() <= i64::from(SKEW_STEPS));
+        }
+
+        /// The URI an authenticator scans says the issuer and account back,
+        /// whatever they contain.
+        #[test]
+        fn otpauth_uris_carry_any_issuer_and_account(
+            secret in any::<[u8; SECRET_BYTES]>(),
+            issuer in ".{0,30}",
+            account in ".{0,60}",
+        ) {
+            let uri = url::Url::parse(&otpauth_uri(&secret, &issuer, &account)).expect("a URL");
+            prop_assert_eq!(uri.scheme(), "otpauth");
+            let label = uri.path().trim_start_matches('/');
+            let label: String = url::form_urlencoded::parse(format!("l={label}").as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            prop_assert_eq!(label, format!("{issuer}:{account}"));
+            let query: std::collections::HashMap<_, _> = uri.query_pairs().into_owned().collect();
+            prop_assert_eq!(query.get("issuer"), Some(&issuer));
+            prop_assert_eq!(query.get("secret"), Some(&totp_secret_base32(&secret)));
+        }
+    }
+}

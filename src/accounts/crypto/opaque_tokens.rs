@@ -79,3 +79,104 @@ mod tests {
         assert!(!looks_like_token(&format!("{}<", &a.plaintext[..42])));
     }
 }
+
+/// Properties of what clients present: refresh, email-link and mfa tokens all
+/// pass `looks_like_token` before their digest is looked up.
+#[cfg(test)]
+mod properties {
+    use base64::engine::general_purpose::STANDARD;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    /// Two different SECRETS_KEYs.
+    fn two_keys() -> impl Strategy<Value = (SecretsKey, SecretsKey)> {
+        let key = |bytes: [u8; 32]| {
+            SecretsKey::from_base64(&STANDARD.encode(bytes)).expect("32 bytes are a key")
+        };
+        any::<([u8; 32], [u8; 32])>()
+            .prop_filter("two keys", |(a, b)| a != b)
+            .prop_map(move |(a, b)| (key(a), key(b)))
+    }
+
+    /// A token as we mint them: 32 bytes, base64url.
+    fn minted() -> impl Strategy<Value = String> {
+        any::<[u8; TOKEN_BYTES]>().prop_map(|bytes| OpaqueToken::from_bytes(bytes).plaintext)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// What passes is 43 characters of the base64url alphabet and nothing
+        /// else: safe in a URL, an HTML page and a log line.
+        #[test]
+        fn only_43_base64url_characters_look_like_a_token(
+            s in prop_oneof![".*", "[A-Za-z0-9_-]{43}", "[A-Za-z0-9_+/=.<>-]{42,44}"],
+        ) {
+            let expected = s.len() == 43 && s.chars().all(|c| ALPHABET.contains(c));
+            prop_assert_eq!(looks_like_token(&s), expected);
+        }
+
+        #[test]
+        fn minted_tokens_look_like_tokens_and_decode_to_their_bytes(
+            bytes in any::<[u8; TOKEN_BYTES]>(),
+        ) {
+            let token = OpaqueToken::from_bytes(bytes);
+            prop_assert!(looks_like_token(&token.plaintext));
+            prop_assert_eq!(URL_SAFE_NO_PAD.decode(&token.plaintext).ok(), Some(bytes.to_vec()));
+            prop_assert_eq!(token.hash, TokenHash::of(&token.plaintext));
+        }
+
+        /// A minted token with one character changed to one outside the
+        /// alphabet, or one character more or less, is refused.
+        #[test]
+        fn an_altered_token_is_refused(
+            token in minted(),
+            at in any::<prop::sample::Index>(),
+            stranger in any::<char>().prop_filter("outside", |c| !ALPHABET.contains(*c)),
+            change in 0..3,
+        ) {
+            let mut chars: Vec<char> = token.chars().collect();
+            let at = at.index(chars.len());
+            match change {
+                0 => chars[at] = stranger,
+                1 => chars.insert(at, ALPHABET.chars().nth(at).unwrap_or('A')),
+                _ => {
+                    chars.remove(at);
+                }
+            }
+            prop_assert!(!looks_like_token(&chars.into_iter().collect::<String>()));
+        }
+
+        /// Whatever is presented (refresh is only asked for tokens that look
+        /// like ours, but the function takes anything), the successor is a
+        /// well-formed token, the same every time, and differs from what was
+        /// presented and between keys.
+        #[test]
+        fn successors_are_stable_well_formed_and_keyed(
+            presented in prop_oneof![minted(), ".*"],
+            (key, other) in two_keys(),
+        ) {
+            let successor = OpaqueToken::successor_of(&presented, &key);
+            prop_assert!(looks_like_token(&successor.plaintext));
+            prop_assert_eq!(&successor.hash, &TokenHash::of(&successor.plaintext));
+            let again = OpaqueToken::successor_of(&presented, &key);
+            prop_assert_eq!(&again.plaintext, &successor.plaintext);
+            prop_assert_ne!(&successor.plaintext, &presented);
+            let next = OpaqueToken::successor_of(&successor.plaintext, &key);
+            prop_assert_ne!(&next.plaintext, &presented, "a chain must not cycle back");
+            let foreign = OpaqueToken::successor_of(&presented, &other);
+            prop_assert_ne!(foreign.plaintext, successor.plaintext);
+        }
+
+        /// Lookups go by digest: distinct strings, distinct digests, and the
+        /// digest never shows in logs.
+        #[test]
+        fn digests_tell_strings_apart_and_stay_out_of_logs(a in ".*", b in ".*") {
+            prop_assert_eq!(TokenHash::of(&a) == TokenHash::of(&b), a == b);
+            prop_assert_eq!(format!("{:?}", TokenHash::of(&a)), "TokenHash(..)");
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! [`Db`] methods of signing-key rotation (`signing_key_sql.rs`).
+//! [`Db`] methods of signing-key rotation and sealing (`signing_key_sql.rs`).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Sqlite};
@@ -22,5 +22,17 @@ impl Db {
     /// Stores the successor of a key just retired.
     pub async fn insert_signing_key(&mut self, key: &SigningKeyRow) -> StoreResult<()> {
         run!(self.insert_signing_key(key))
+    }
+
+    /// Every stored key, retired long ago or not, oldest first, locked until
+    /// the transaction ends.
+    pub async fn lock_signing_keys(&mut self) -> StoreResult<Vec<SigningKeyRow>> {
+        run!(self.lock_signing_keys())
+    }
+
+    /// Replaces the plaintext key of `kid` by `sealed` unless it was sealed
+    /// already; whether this call sealed it.
+    pub async fn seal_signing_key(&mut self, kid: &str, sealed: &[u8]) -> StoreResult<bool> {
+        run!(self.seal_signing_key(kid, sealed))
     }
 }

@@ -56,30 +56,46 @@ struct TestCli {
 /// A test's own database, removed when the test ends.
 #[derive(Clone)]
 pub enum TestDatabase {
-    Postgres { name: String },
-    Sqlite { dir: PathBuf },
+    /// `name` on the PostgreSQL server of `server` (a URL of its maintenance
+    /// database, as TEST_DATABASE_URL is).
+    Postgres {
+        server: String,
+        name: String,
+    },
+    Sqlite {
+        dir: PathBuf,
+    },
 }
 
 impl TestDatabase {
     /// A name for a new database (created by the first app that connects).
     pub fn create() -> TestDatabase {
-        let id = uuid::Uuid::new_v4().simple();
         match backend() {
-            Backend::Postgres => TestDatabase::Postgres {
-                name: format!("auth_test_{id}"),
-            },
-            Backend::Sqlite => TestDatabase::Sqlite {
-                dir: std::env::temp_dir().join(format!("auth-test-{id}")),
-            },
+            Backend::Postgres => TestDatabase::on_postgres(&admin_database_url()),
+            Backend::Sqlite => {
+                let id = uuid::Uuid::new_v4().simple();
+                TestDatabase::Sqlite {
+                    dir: std::env::temp_dir().join(format!("auth-test-{id}")),
+                }
+            }
+        }
+    }
+
+    /// A name for a new database on the PostgreSQL server of `server` (a test's
+    /// own cluster, say), whatever this run's backend.
+    pub fn on_postgres(server: &str) -> TestDatabase {
+        let id = uuid::Uuid::new_v4().simple();
+        TestDatabase::Postgres {
+            server: server.to_owned(),
+            name: format!("auth_test_{id}"),
         }
     }
 
     /// DATABASE_URL of this database (the app creates it on first connect).
     pub fn url(&self) -> String {
         match self {
-            TestDatabase::Postgres { name } => {
-                let mut url =
-                    url::Url::parse(&admin_database_url()).expect("TEST_DATABASE_URL is a URL");
+            TestDatabase::Postgres { server, name } => {
+                let mut url = url::Url::parse(server).expect("a PostgreSQL server URL");
                 url.set_path(&format!("/{name}"));
                 url.to_string()
             }
@@ -92,7 +108,7 @@ impl TestDatabase {
     /// SQLite, the folder of the database file too).
     pub fn data_dir(&self) -> PathBuf {
         match self {
-            TestDatabase::Postgres { name } => std::env::temp_dir().join(name),
+            TestDatabase::Postgres { name, .. } => std::env::temp_dir().join(name),
             TestDatabase::Sqlite { dir } => dir.clone(),
         }
     }
@@ -105,7 +121,7 @@ impl TestDatabase {
                 let _ = std::fs::remove_dir_all(dir);
             }
             // Drop is synchronous: drop the database from a thread with its own runtime.
-            TestDatabase::Postgres { name } => {
+            TestDatabase::Postgres { server, name } => {
                 let _ = std::thread::spawn(move || {
                     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
@@ -114,7 +130,7 @@ impl TestDatabase {
                         return;
                     };
                     rt.block_on(async move {
-                        if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
+                        if let Ok(mut conn) = PgConnection::connect(&server).await {
                             let sql = format!("drop database if exists {name} with (force)");
                             let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
                         }

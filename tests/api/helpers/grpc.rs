@@ -136,6 +136,12 @@ pub const GRPC_REVOCATIONS_MISSED: Refusal = refusal(
     "Revocations may have been missed (this subscriber fell behind, or the broadcast \
      reconnected): subscribe again and revalidate every token you cached.",
 );
+/// The database cannot be reached (HTTP's 503 `service_unavailable`).
+pub const GRPC_UNAVAILABLE: Refusal = refusal(
+    Code::Unavailable,
+    "service_unavailable",
+    "The service cannot reach its database.",
+);
 pub const GRPC_SHUTTING_DOWN: Refusal = refusal(
     Code::Unavailable,
     "unavailable",

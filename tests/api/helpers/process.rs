@@ -1,7 +1,8 @@
 //! The built binary as a child process, for what only a process shows: signals
-//! (SIGTERM, SIGHUP), the exit code, and the log lines on stdout.
+//! (SIGTERM, SIGHUP, SIGKILL), the exit code, and the log lines on stdout.
 
 use std::net::SocketAddr;
+use std::os::unix::process::ExitStatusExt as _;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,7 +30,12 @@ impl ServiceProcess {
     /// this is dropped) with JSON logs, PORT=0, no gRPC, no rate limits, and
     /// `env` on top; returns once it listens.
     pub async fn start(env: &[(&str, &str)]) -> ServiceProcess {
-        let database = TestDatabase::create();
+        ServiceProcess::start_on(TestDatabase::create(), env).await
+    }
+
+    /// As [`ServiceProcess::start`], on `database` (a restart on the database
+    /// of a killed process: see [`ServiceProcess::sigkill`]).
+    pub async fn start_on(database: TestDatabase, env: &[(&str, &str)]) -> ServiceProcess {
         let data_dir = database.data_dir();
         std::fs::create_dir_all(&data_dir).expect("data folder");
         let mut command = Command::new(env!("CARGO_BIN_EXE_auth-service"));
@@ -89,6 +95,21 @@ impl ServiceProcess {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -s {signal} {pid}");
+    }
+
+    /// `http://ADDR` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Kills the process with SIGKILL (nothing of it runs afterwards: no
+    /// shutdown, no last round of anything) and returns its database, kept for
+    /// a look inside or a restart.
+    pub async fn sigkill(mut self) -> TestDatabase {
+        self.signal("KILL");
+        let (status, _) = self.exited_within(Duration::from_secs(10)).await;
+        assert_eq!(status.signal(), Some(9), "killed by SIGKILL: {status:?}");
+        self.database.take().expect("the process's database")
     }
 
     /// Waits for the process to exit (at most `limit`): its status, and how long it took.
