@@ -35,8 +35,8 @@ fn plaintext() -> Vec<u8> {
 async fn database_with_a_plaintext_key() -> TestDatabase {
     let database = TestDatabase::create();
     let (folder, url, bytes) = match &database {
-        TestDatabase::Postgres { name } => {
-            let mut server = PgConnection::connect(&admin_database_url())
+        TestDatabase::Postgres { name, server } => {
+            let mut server = PgConnection::connect(server)
                 .await
                 .expect("PostgreSQL answers");
             let sql = format!("create database {name}");
