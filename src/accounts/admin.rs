@@ -12,7 +12,7 @@ use super::error::{AccountError, InvalidField};
 use super::outcomes::{ClientContext, User};
 use super::password_rules;
 use super::{AccountResult, Accounts};
-use crate::mail::MailKind;
+use crate::mail::{MailKind, Notice};
 use crate::store::{AdminUserRow, NewUser, RevokeScope, UserUpdate};
 
 /// Proof that the caller presented an admin key, and its name (the actor of
@@ -207,6 +207,12 @@ impl Accounts {
         if updated {
             let kind = EventKind::UserUpdated;
             work.event(kind, Some(id), None, client, now).await?;
+        }
+        if new_address {
+            // The old address hears of it: an account must not slip away unseen.
+            let old = &current.email;
+            self.notify(&mut work, old, Notice::EmailChanged, now)
+                .await?;
         }
         match (current.disabled_at.is_some(), disabled_at.is_some()) {
             (false, true) => {

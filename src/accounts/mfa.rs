@@ -16,6 +16,7 @@ use super::outcomes::{Caller, ClientContext, TotpEnrolment};
 use super::unit_of_work::Work;
 use super::{AccountResult, Accounts};
 use crate::limits::Policy;
+use crate::mail::Notice;
 use crate::secrets::Purpose;
 use crate::store::{RevokeScope, TotpRow};
 
@@ -76,6 +77,8 @@ impl Accounts {
         let enabled = EventKind::MfaEnabled;
         work.event(enabled, Some(user), Some(caller.session_id), client, now)
             .await?;
+        let to = &caller.user.email;
+        self.notify(&mut work, to, Notice::MfaEnabled, now).await?;
         work.commit().await?;
         Ok(codes)
     }
@@ -99,6 +102,9 @@ impl Accounts {
             _ => return Err(AccountError::InvalidCode),
         }
         let codes = self.replace_recovery_codes(&mut work, user, now).await?;
+        let to = &caller.user.email;
+        self.notify(&mut work, to, Notice::RecoveryCodesReplaced, now)
+            .await?;
         work.commit().await?;
         Ok(codes)
     }
@@ -150,6 +156,8 @@ impl Accounts {
             let disabled = EventKind::MfaDisabled;
             work.event(disabled, Some(user), Some(caller.session_id), client, now)
                 .await?;
+            let to = &caller.user.email;
+            self.notify(&mut work, to, Notice::MfaDisabled, now).await?;
         }
         work.commit().await
     }

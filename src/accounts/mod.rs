@@ -24,6 +24,7 @@ mod login;
 mod mailings;
 mod mfa;
 mod mfa_login;
+mod notices;
 mod outcomes;
 mod passkeys;
 mod password_rules;

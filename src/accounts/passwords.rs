@@ -7,6 +7,7 @@ use super::outcomes::{Caller, ClientContext};
 use super::password_rules;
 use super::{AccountResult, Accounts};
 use crate::limits::Policy;
+use crate::mail::Notice;
 use crate::store::{EmailTokenPurpose, RevokeScope};
 
 /// A new password set with the token of a reset link.
@@ -70,6 +71,8 @@ impl Accounts {
         let completed = EventKind::PasswordResetCompleted;
         work.event(completed, Some(user.id), None, client, now)
             .await?;
+        self.notify(&mut work, &user.email, Notice::PasswordReset, now)
+            .await?;
         work.commit().await
     }
 
@@ -106,6 +109,9 @@ impl Accounts {
             .await?;
         let changed = EventKind::PasswordChanged;
         work.event(changed, Some(user), Some(caller.session_id), client, now)
+            .await?;
+        let to = &caller.user.email;
+        self.notify(&mut work, to, Notice::PasswordChanged, now)
             .await?;
         work.commit().await
     }

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use minijinja::context;
 
+use super::notice::Notice;
 use crate::store::OutboxMessage;
 use crate::templates::Templates;
 
@@ -77,6 +79,9 @@ impl Composer {
         for kind in MailKind::ALL {
             composer.compose(kind, "check@example.com", "https://example.com/?token=x")?;
         }
+        for notice in Notice::ALL {
+            composer.compose_notice(notice, "check@example.com", DateTime::UNIX_EPOCH)?;
+        }
         Ok(composer)
     }
 
@@ -96,6 +101,38 @@ impl Composer {
             to: to.to_owned(),
             text: self.templates.render(&format!("email/{name}.txt"), &ctx)?,
             html: self.templates.render(&format!("email/{name}.html"), &ctx)?,
+            subject,
+        })
+    }
+
+    /// The security notice `notice` for `to`, saying it happened at `when`. It
+    /// has no link: nothing in it is worth stealing.
+    pub fn compose_notice(
+        &self,
+        notice: Notice,
+        to: &str,
+        when: DateTime<Utc>,
+    ) -> anyhow::Result<Email> {
+        let what = notice.what();
+        let subject = self
+            .templates
+            .render(
+                "email/security_notice.subject.txt",
+                context! { product => &self.product, what },
+            )?
+            .trim()
+            .to_owned();
+        let ctx = context! {
+            product => &self.product,
+            to,
+            subject => &subject,
+            sentence => notice.sentence(),
+            when => when.format("%Y-%m-%d %H:%M UTC").to_string(),
+        };
+        Ok(Email {
+            to: to.to_owned(),
+            text: self.templates.render("email/security_notice.txt", &ctx)?,
+            html: self.templates.render("email/security_notice.html", &ctx)?,
             subject,
         })
     }

@@ -110,3 +110,41 @@ async fn a_login_with_weaker_stored_parameters_rehashes_the_password() {
     // And the new hash still verifies.
     assert_eq!(app.login(&email, PASSWORD).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn tokens_in_the_url_are_not_credentials() {
+    // Session tokens travel in the Authorization header and JSON bodies only, so
+    // they never land in URLs, logs of proxies, or browser history.
+    let app = spawn_app().await;
+    let session = app.signed_up().await;
+    let me = app
+        .get(&format!("/me?access_token={}", session.access))
+        .await;
+    me.assert_problem(INVALID_ACCESS_TOKEN);
+    let refresh = format!("/refresh?refresh_token={}", session.refresh);
+    app.post_json(&refresh, &json!({}))
+        .await
+        .assert_invalid(&[("refresh_token", "is required")]);
+    app.assert_session_active(&session).await;
+}
+
+#[tokio::test]
+async fn no_answer_sets_a_cookie() {
+    // Tokens are handed to the client in JSON bodies; the service keeps no cookie
+    // session of its own (ASVS 3.4 is the client's, if it stores tokens in one).
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.register(&email, PASSWORD).await;
+    let token = app.mailed_token(&email, VERIFY).await;
+    let page = app.get(&format!("/verify-email?token={token}")).await;
+    let verified = app.verify_email(&token).await;
+    let login = app.login(&email, PASSWORD).await;
+    let refreshed = app.refresh(&Tokens::of(&login).refresh).await;
+    page.assert_page(StatusCode::OK);
+    for reply in [&verified, &login, &refreshed] {
+        reply.assert_status(StatusCode::OK);
+    }
+    for reply in [&page, &verified, &login, &refreshed] {
+        assert_eq!(reply.header("set-cookie"), None, "{}", reply.text);
+    }
+}

@@ -55,6 +55,7 @@ mod reset_links;
 mod retention;
 mod sealed_keys;
 mod secrets;
+mod security_notices;
 mod session_cache;
 mod sessions;
 mod shutdown;

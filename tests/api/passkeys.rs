@@ -283,3 +283,22 @@ fn tempdir_path() -> String {
     std::fs::create_dir_all(&dir).expect("temporary folder");
     dir.to_str().expect("UTF-8").to_owned()
 }
+
+#[tokio::test]
+async fn every_ceremony_gets_a_fresh_challenge_of_256_bits() {
+    let app = spawn_app().await;
+    let session = app.signed_up().await;
+    let (_, registering) = app.passkey_start(&session).await;
+    let (_, first) = app.passkey_login_start().await;
+    let (_, second) = app.passkey_login_start().await;
+    let challenges: Vec<Vec<u8>> = [registering, first, second]
+        .iter()
+        .map(|o| b64d(o["publicKey"]["challenge"].as_str().expect("challenge")))
+        .collect();
+    for challenge in &challenges {
+        assert_eq!(challenge.len(), 32);
+    }
+    assert_ne!(challenges[0], challenges[1]);
+    assert_ne!(challenges[1], challenges[2]);
+    assert_ne!(challenges[0], challenges[2]);
+}

@@ -115,3 +115,28 @@ async fn nul_characters_are_refused_not_stored() {
     }
     assert_eq!(app.count("users").await, 0);
 }
+
+#[tokio::test]
+async fn every_character_of_a_long_password_counts() {
+    // bcrypt would have stopped at 72 bytes; nothing here may cut a password short.
+    let app = spawn_app().await;
+    let email = unique_email();
+    let longest: String = (0..4)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    assert_eq!(longest.chars().count(), 128);
+    app.verified_user_with_password(&email, &longest).await;
+    let last_changed = format!(
+        "{}{}",
+        &longest[..127],
+        if longest.ends_with('0') { '1' } else { '0' }
+    );
+    for wrong in [&longest[..72], &longest[..127], last_changed.as_str()] {
+        app.login(&email, wrong)
+            .await
+            .assert_problem(INVALID_CREDENTIALS);
+    }
+    app.login(&email, &longest)
+        .await
+        .assert_status(StatusCode::OK);
+}

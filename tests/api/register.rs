@@ -1,3 +1,4 @@
+use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -169,4 +170,32 @@ async fn a_failing_smtp_server_does_not_fail_the_registration() {
     let reply = app.register(&unique_email(), PASSWORD).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
     assert_eq!(app.count("users").await, 1);
+}
+
+#[tokio::test]
+async fn one_password_is_hashed_under_a_fresh_128_bit_salt_for_each_account() {
+    let app = spawn_app().await;
+    for _ in 0..2 {
+        app.register(&unique_email(), PASSWORD)
+            .await
+            .assert_status(StatusCode::ACCEPTED);
+    }
+    let hashes: Vec<String> = sqlx::query_scalar("select password_hash from users")
+        .fetch_all(&app.db)
+        .await
+        .expect("two users");
+    // $argon2id$v=19$m=19456,t=2,p=1$SALT$HASH, the salt in unpadded base64.
+    let salts: Vec<Vec<u8>> = hashes
+        .iter()
+        .map(|h| {
+            let salt = h.split('$').nth(4).expect("a salt field");
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(salt)
+                .expect("base64 salt")
+        })
+        .collect();
+    assert_eq!(salts[0].len(), 16, "{}", hashes[0]);
+    assert_eq!(salts[1].len(), 16, "{}", hashes[1]);
+    assert_ne!(salts[0], salts[1]);
+    assert_ne!(hashes[0], hashes[1]);
 }

@@ -78,3 +78,25 @@ async fn the_token_is_checked_before_the_new_password() {
     .await
     .assert_status(StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn a_reset_does_not_pass_over_the_second_factor() {
+    // The mailbox proves the password, never the second factor: a reset link in
+    // the wrong hands still stops at the MFA step.
+    let app = spawn_app().await;
+    let me = app.signed_up().await;
+    let email = me.email().to_owned();
+    app.enable_totp(&me.access).await;
+    app.forgot_password(&email).await;
+    let token = app.mailed_token(&email, RESET).await;
+    app.post_json(
+        "/password/reset",
+        &json!({"token": token, "password": NEW_PASSWORD}),
+    )
+    .await
+    .assert_no_content();
+    let step = app.login(&email, NEW_PASSWORD).await;
+    step.assert_status(StatusCode::OK);
+    assert_eq!(step.body["mfa_required"], true, "{}", step.text);
+    assert_eq!(step.body.get("access_token"), None, "{}", step.text);
+}

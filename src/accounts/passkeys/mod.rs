@@ -15,6 +15,7 @@ use super::error::{AccountError, InvalidField};
 use super::outcomes::{Caller, ClientContext};
 use super::{AccountResult, Accounts};
 use crate::config::Config;
+use crate::mail::Notice;
 use crate::store::{NewChallenge, NewPasskey, PasskeyRow};
 pub(crate) use ceremony::Ceremonies;
 use ceremony::Refused;
@@ -151,6 +152,9 @@ impl Accounts {
         let added = EventKind::PasskeyAdded;
         work.event(added, Some(user), Some(caller.session_id), client, now)
             .await?;
+        let to = &caller.user.email;
+        self.notify(&mut work, to, Notice::PasskeyAdded, now)
+            .await?;
         work.commit().await?;
         Ok(PasskeyInfo {
             id: row.id,
@@ -182,6 +186,9 @@ impl Accounts {
         }
         let removed = EventKind::PasskeyRemoved;
         work.event(removed, Some(user), Some(caller.session_id), client, now)
+            .await?;
+        let to = &caller.user.email;
+        self.notify(&mut work, to, Notice::PasskeyRemoved, now)
             .await?;
         work.commit().await
     }
