@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test contract-fuzz lint fmt openapi build release bench clean help
+.PHONY: run test contract-fuzz lint fmt openapi build release bench soak clean help
 
 help:
 	@echo "make run      serve on http://localhost:$${PORT:-8080} (Swagger UI at /docs); SQLite ./auth.db unless DATABASE_URL"
@@ -12,6 +12,7 @@ help:
 	@echo "make openapi  regenerate openapi.yaml from the code"
 	@echo "make release  optimised binary in target/release/auth-service"
 	@echo "make bench    load benchmark on SQLite and PostgreSQL + micro-benchmarks (BENCH_DURATION=3s: smoke run)"
+	@echo "make soak     5-minute mixed workload with real mail; fails on 5xx, lost/duplicated mail, RSS growth (SOAK_DURATION, SOAK_DATABASE=sqlite|postgres|both)"
 
 run:
 	@case "$${DATABASE_URL:-}" in postgres*) scripts/require-postgres.sh "$$DATABASE_URL" "make run";; esac
@@ -41,6 +42,9 @@ release:
 
 bench:
 	CARGO=$(CARGO) scripts/bench.sh
+
+soak:
+	CARGO=$(CARGO) scripts/soak.sh
 
 clean:
 	$(CARGO) clean

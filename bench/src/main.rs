@@ -3,12 +3,14 @@
 //! `auth-bench run --service target/release/auth-service --sqlite --postgres URL`
 //! measures the baselines, then each backend, and prints one table.
 //! `auth-bench bare-route --port P` is the bare axum route it loads as a baseline.
+//! `auth-bench soak --sqlite --postgres URL` is `make soak` (see soak/mod.rs).
 
 mod baselines;
 mod load;
 mod run;
 mod scenarios;
 mod service;
+mod soak;
 mod table;
 
 use std::path::PathBuf;
@@ -36,6 +38,8 @@ enum Cmd {
         #[arg(long)]
         port: u16,
     },
+    /// The soak of `make soak`: a mixed workload for minutes, checked.
+    Soak(soak::Args),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +95,13 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Cmd::BareRoute { port } => runtime.block_on(baselines::serve_bare_route(port)),
         Cmd::Run(args) => runtime.block_on(measure(args)),
+        Cmd::Soak(args) => {
+            // A failed soak has printed its reasons: exit 1 without an error trace.
+            if !runtime.block_on(soak::run(args))? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -53,6 +53,19 @@ impl Service {
         database: &Database,
         argon2: Argon2Params,
     ) -> anyhow::Result<Self> {
+        Self::start_with(binary, port, data_dir, database, argon2, &[]).await
+    }
+
+    /// [`Self::start`] with `env` set over the settings above (the soak turns
+    /// email verification on and points the service at its SMTP server).
+    pub async fn start_with(
+        binary: &Path,
+        port: u16,
+        data_dir: &Path,
+        database: &Database,
+        argon2: Argon2Params,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(binary);
         command
             .env("PORT", port.to_string())
@@ -77,6 +90,7 @@ impl Service {
         if let Database::Postgres(url) = database {
             command.env("DATABASE_URL", url);
         }
+        command.envs(env.iter().map(|(name, value)| (name, value)));
         let child = command
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
