@@ -19,6 +19,10 @@ pub struct BackendRows {
     pub login: Stats,
     pub refresh: Stats,
     pub me: Stats,
+    /// /me on every connection while logins keep each hashing slot busy.
+    pub me_mixed: Stats,
+    /// Those logins.
+    pub login_mixed: Stats,
     pub healthz: Stats,
     pub database_refresh: Stats,
     pub login_fastapi: Stats,
@@ -120,6 +124,9 @@ pub async fn backend(
         .collect();
     let (me, _) = load::run(addr, scripts, d).await?;
 
+    progress(label, "GET /me while logins keep every hashing slot busy");
+    let (me_mixed, login_mixed) = me_while_logging_in(addr, &tokens, &users, d).await?;
+
     progress(label, "GET /healthz");
     let scripts = (0..n)
         .map(|_| Get {
@@ -149,6 +156,8 @@ pub async fn backend(
         login,
         refresh,
         me,
+        me_mixed,
+        login_mixed,
         healthz,
         database_refresh,
         login_fastapi,
@@ -157,6 +166,29 @@ pub async fn backend(
         memory,
         memory_fastapi,
     })
+}
+
+/// /me on every token's connection and, at the same time, two logins per
+/// hashing slot (one hashing, one queued: no slot is ever idle).
+async fn me_while_logging_in(
+    addr: std::net::SocketAddr,
+    tokens: &[Tokens],
+    users: &[String],
+    d: Duration,
+) -> anyhow::Result<(Stats, Stats)> {
+    let me = tokens
+        .iter()
+        .map(|t| Get {
+            path: "/me",
+            bearer: Some(t.access_token.clone()),
+        })
+        .collect();
+    let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let logins = (0..2 * slots)
+        .map(|c| Login::new(&users[c % users.len()]))
+        .collect();
+    let (me, logins) = tokio::join!(load::run(addr, me, d), load::run(addr, logins, d));
+    Ok((me?.0, logins?.0))
 }
 
 /// Login load on a new start of the service with `argon2`, for users

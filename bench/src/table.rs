@@ -57,6 +57,12 @@ pub fn render(
     );
     row(&mut out, "POST /refresh", &|r| &r.refresh);
     row(&mut out, "GET /me", &|r| &r.me);
+    row(
+        &mut out,
+        "GET /me while logins fill the hashing slots",
+        &|r| &r.me_mixed,
+    );
+    row(&mut out, "  (those logins)", &|r| &r.login_mixed);
     row(&mut out, "GET /healthz", &|r| &r.healthz);
     row(&mut out, "base: refresh's database work (sqlx)", &|r| {
         &r.database_refresh
@@ -122,6 +128,11 @@ pub fn render(
     ratio(&mut out, "/me / bare route (target >= 50 %)", &|r| {
         of(&r.me, &base.bare)
     });
+    ratio(
+        &mut out,
+        "/me p99 with logins / 20 ms (target <= 100 %)",
+        &|r| Some(r.me_mixed.p99_ms() / 20.0),
+    );
     ratio(&mut out, "/healthz / bare route", &|r| {
         of(&r.healthz, &base.bare)
     });
@@ -155,6 +166,8 @@ pub fn render(
                 &r.login_fastapi,
                 &r.refresh,
                 &r.me,
+                &r.me_mixed,
+                &r.login_mixed,
                 &r.healthz,
                 &r.database_refresh,
             ]

@@ -9,7 +9,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use axum::middleware::{map_request, map_response};
+use axum::middleware::{from_fn_with_state, map_request, map_response};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -19,52 +20,29 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use super::header_limit::limit_header_size;
+use super::metrics_routes::count_request;
 use super::problem::{RATELIMIT, RATELIMIT_POLICY, problem_response};
 use super::request_id::{REQUEST_ID, drop_unsafe_request_id};
 use crate::config::Config;
+use crate::telemetry::metrics::Metrics;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config) -> Router<S> {
-    // Innermost first: each `.layer` wraps everything above it.
-    router
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config.request_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(map_request(limit_header_size))
-        .layer(map_response(problem_for_bare_errors))
-        .layer(cors(config))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        // Nothing here is meant to be framed or to leak its URL (the pages behind
-        // mailed links carry a token in it); the pages set a stricter CSP of their own.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            hsts(config),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+/// Every layer as one stack (first listed is outermost), applied to the router
+/// once: axum boxes each `Router::layer` separately, and a request would pay
+/// for a dozen boxed calls.
+pub fn apply<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    config: &Config,
+    metrics: Metrics,
+) -> Router<S> {
+    let layers = ServiceBuilder::new()
+        // Outermost, so that each request is timed whole and counted with the
+        // status it finally leaves with.
+        .layer(from_fn_with_state(metrics, count_request))
+        .layer(map_request(drop_unsafe_request_id))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -73,8 +51,43 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Confi
                 // panic hook); a second "response failed" line would only repeat it.
                 .on_failure(()),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(map_request(drop_unsafe_request_id))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts(config),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        // Nothing here is meant to be framed or to leak its URL (the pages behind
+        // mailed links carry a token in it); the pages set a stricter CSP of their own.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(cors(config))
+        .layer(map_response(problem_for_bare_errors))
+        .layer(map_request(limit_header_size))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    router.layer(layers)
 }
 
 /// HSTS only when users reach the service over https (PUBLIC_URL): sent over plain

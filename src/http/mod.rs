@@ -149,13 +149,6 @@ pub fn app(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    // Outermost, so that each request is timed whole and counted with the
-    // status it finally leaves with.
-    let count = axum::middleware::from_fn_with_state(
-        state.accounts.metrics().clone(),
-        metrics_routes::count_request,
-    );
-    middleware::apply(router, &state.config)
-        .layer(count)
-        .with_state(state)
+    let metrics = state.accounts.metrics().clone();
+    middleware::apply(router, &state.config, metrics).with_state(state)
 }

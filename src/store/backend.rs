@@ -5,6 +5,8 @@
 
 use std::future::Future;
 
+use futures_util::future::BoxFuture;
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Database, Pool, Transaction};
 
 pub trait Backend: Database {
@@ -59,4 +61,21 @@ impl<DB: Database> Link<DB> {
             Link::Autocommit(_) => Ok(()),
         }
     }
+}
+
+/// The pools' `before_acquire` check: a connection still inside a transaction
+/// is closed instead of handed out. A commit the database failed and rolled back
+/// by itself (disk full, I/O error) leaves the driver counting one open
+/// transaction that its rollback cannot end; every later `begin` on that
+/// connection would fail ("begin_with at non-zero transaction depth") until a
+/// restart.
+pub fn outside_transactions<'c, C: sqlx::Connection>(
+    connection: &'c mut C,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'c, Result<bool, sqlx::Error>> {
+    let usable = !connection.is_in_transaction();
+    if !usable {
+        tracing::warn!("closing a pooled database connection left inside a transaction");
+    }
+    Box::pin(std::future::ready(Ok(usable)))
 }

@@ -39,6 +39,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<(PgPool,
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        .before_acquire(super::backend::outside_transactions)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {target}"))?;

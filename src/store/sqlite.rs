@@ -45,6 +45,7 @@ pub async fn connect(path: &Path, max_connections: u32) -> anyhow::Result<(Sqlit
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(BUSY_TIMEOUT)
+        .before_acquire(super::backend::outside_transactions)
         .connect_with(options)
         .await
         .with_context(|| {
@@ -110,5 +111,39 @@ impl Backend for Sqlite {
 
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("begin immediate").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Executor as _;
+
+    use super::*;
+
+    /// A commit that fails after the database already ended the transaction
+    /// (here: ended behind the driver's back, as SQLite does itself on a full
+    /// disk or an I/O error) must not leave its pooled connection unusable.
+    #[tokio::test]
+    async fn a_failed_commit_leaves_the_pool_able_to_write() {
+        let dir = std::env::temp_dir().join(format!("auth-store-{}", uuid::Uuid::new_v4()));
+        let (pool, _) = connect(&dir.join("auth.db"), 1).await.expect("opens");
+        let mut tx = Sqlite::begin_write(&pool).await.expect("begins");
+        (&mut *tx)
+            .execute("rollback")
+            .await
+            .expect("ends it underneath");
+        tx.commit()
+            .await
+            .expect_err("the commit finds no transaction");
+
+        // The one connection of the pool takes writes again.
+        let mut tx = Sqlite::begin_write(&pool).await.expect("begins again");
+        (&mut *tx)
+            .execute("create table probe (x integer)")
+            .await
+            .expect("writes");
+        tx.commit().await.expect("commits");
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -63,7 +63,8 @@ async fn a_panic_is_a_generic_500_problem() {
         panic!("database password is hunter2")
     }
     let router: axum::Router = axum::Router::new().route("/boom", get(boom));
-    let router = auth_service::http::middleware::apply(router, &config);
+    let metrics = auth_service::telemetry::metrics::Metrics::new();
+    let router = auth_service::http::middleware::apply(router, &config, metrics);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

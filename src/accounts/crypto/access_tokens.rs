@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+use ed25519_dalek::Signer as _;
+use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,7 +31,9 @@ pub struct SigningKey {
     pub pkcs8_der: Vec<u8>,
     /// base64url public key (`x` of the JWK).
     pub x: String,
-    encoding: EncodingKey,
+    /// Parsed once: jsonwebtoken would parse the DER and derive the public key
+    /// (a scalar multiplication) again for every token it signs.
+    signing: ed25519_dalek::SigningKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -57,20 +60,32 @@ impl SigningKey {
     }
 
     pub fn from_pkcs8_der(pkcs8_der: Vec<u8>) -> anyhow::Result<Self> {
-        let encoding = EncodingKey::from_ed_der(&pkcs8_der);
-        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
+        let signing = ed25519_dalek::SigningKey::from_pkcs8_der(&pkcs8_der)
             .map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 private key: {e}"))?;
-        let AlgorithmParameters::OctetKeyPair(okp) = jwk.algorithm else {
-            anyhow::bail!("not an Ed25519 key");
-        };
-        let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, okp.x);
+        let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+        let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
         Ok(Self {
             kid,
             pkcs8_der,
-            x: okp.x,
-            encoding,
+            x,
+            signing,
         })
+    }
+
+    /// A compact JWS of `claims` with this key's kid, as `jsonwebtoken::encode`
+    /// writes it (base64url JSON header and claims, Ed25519 signature).
+    pub fn sign_jwt(&self, claims: &impl Serialize) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let part = |json: Vec<u8>| URL_SAFE_NO_PAD.encode(json);
+        let mut token = part(serde_json::to_vec(&header)?);
+        token.push('.');
+        token.push_str(&part(serde_json::to_vec(claims)?));
+        let signature = self.signing.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        Ok(token)
     }
 }
 
@@ -240,10 +255,7 @@ impl JwtKeys {
             aal: method.aal().to_owned(),
             nbf: None,
         };
-        let signer = self.signer(now);
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(signer.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &signer.encoding)?;
+        let token = self.signer(now).sign_jwt(&claims)?;
         Ok(IssuedToken {
             token,
             expires_in: self.ttl.num_seconds(),
@@ -378,5 +390,22 @@ mod tests {
         let b = SigningKey::from_pkcs8_der(a.pkcs8_der.clone()).expect("der");
         assert_eq!(a.kid, b.kid);
         assert_eq!(a.x.len(), 43);
+    }
+
+    #[test]
+    fn signs_and_publishes_exactly_as_jsonwebtoken_would() {
+        let key = SigningKey::generate().expect("key");
+        let encoding = EncodingKey::from_ed_der(&key.pkcs8_der);
+        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, Algorithm::EdDSA);
+        let jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) = jwk.expect("jwk").algorithm
+        else {
+            panic!("an Ed25519 key is an OKP");
+        };
+        assert_eq!(key.x, okp.x);
+        let claims = serde_json::json!({"sub": "a", "exp": 1, "email": "é@b.c"});
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        let theirs = jsonwebtoken::encode(&header, &claims, &encoding).expect("signs");
+        assert_eq!(key.sign_jwt(&claims).expect("signs"), theirs);
     }
 }

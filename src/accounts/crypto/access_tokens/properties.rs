@@ -26,7 +26,8 @@ fn b64(bytes: impl AsRef<[u8]>) -> String {
 fn signed(key: &SigningKey, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &key.encoding).expect("signs")
+    let encoding = EncodingKey::from_ed_der(&key.pkcs8_der);
+    jsonwebtoken::encode(&header, claims, &encoding).expect("signs")
 }
 
 /// Claims as `issue` writes them, at `now`.
