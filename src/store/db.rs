@@ -10,7 +10,10 @@ use super::backend::{Link, Sql};
 use super::rows::*;
 
 pub struct Db {
+    /// Declared first: dropped (rolled back or returned) before the turn below.
     link: Links,
+    /// SQLite's write turn, held until this transaction ends.
+    turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 enum Links {
@@ -32,13 +35,21 @@ impl Db {
     pub(super) fn postgres(link: Link<Postgres>) -> Self {
         Db {
             link: Links::Postgres(link),
+            turn: None,
         }
     }
 
     pub(super) fn sqlite(link: Link<Sqlite>) -> Self {
         Db {
             link: Links::Sqlite(link),
+            turn: None,
         }
+    }
+
+    /// Keeps `turn` until this transaction ends.
+    pub(super) fn holding(mut self, turn: tokio::sync::OwnedSemaphorePermit) -> Self {
+        self.turn = Some(turn);
+        self
     }
 
     /// Commits a transaction (a no-op on an autocommit connection).

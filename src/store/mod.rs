@@ -41,7 +41,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Pools {
     Postgres(PgPool),
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, sqlite::Writer),
 }
 
 impl Store {
@@ -54,7 +54,7 @@ impl Store {
             }
             DatabaseUrl::Sqlite(path) => {
                 let (pool, description) = sqlite::connect(path, max_connections).await?;
-                (Pools::Sqlite(pool), description)
+                (Pools::Sqlite(pool, sqlite::Writer::new()), description)
             }
         };
         Ok(Store { pools, description })
@@ -68,7 +68,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.pools {
             Pools::Postgres(pool) => pool.close().await,
-            Pools::Sqlite(pool) => pool.close().await,
+            Pools::Sqlite(pool, _) => pool.close().await,
         }
     }
 
@@ -78,7 +78,11 @@ impl Store {
             Pools::Postgres(pool) => {
                 Db::postgres(Link::Transaction(Postgres::begin_write(pool).await?))
             }
-            Pools::Sqlite(pool) => Db::sqlite(Link::Transaction(Sqlite::begin_write(pool).await?)),
+            Pools::Sqlite(pool, writer) => {
+                // In turn, before asking SQLite for its one write lock.
+                let turn = writer.turn().await?;
+                Db::sqlite(Link::Transaction(Sqlite::begin_write(pool).await?)).holding(turn)
+            }
         })
     }
 
@@ -87,7 +91,7 @@ impl Store {
     pub async fn connection(&self) -> StoreResult<Db> {
         Ok(match &self.pools {
             Pools::Postgres(pool) => Db::postgres(Link::Autocommit(pool.acquire().await?)),
-            Pools::Sqlite(pool) => Db::sqlite(Link::Autocommit(pool.acquire().await?)),
+            Pools::Sqlite(pool, _) => Db::sqlite(Link::Autocommit(pool.acquire().await?)),
         })
     }
 }
