@@ -126,7 +126,6 @@ async fn one_refresh(store: &Store, presented: &[u8; 32]) -> anyhow::Result<[u8;
     db.touch_session(locked.session_id, now, now + chrono::Duration::days(30))
         .await?;
     db.user_by_id(locked.user_id).await?.context("no user")?;
-    db.session_auth_method(locked.session_id).await?;
     db.commit().await?;
     Ok(successor.0)
 }

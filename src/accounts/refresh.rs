@@ -101,8 +101,7 @@ impl Accounts {
             .ok_or_else(|| anyhow::anyhow!("session {session} has no user"))?;
         // The session keeps the strength of its login: adding a factor later
         // does not raise it, removing one does not lower it.
-        let method = work.session_auth_method(session).await?;
-        let method = AuthMethod::parse(method.as_deref().unwrap_or_default());
+        let method = AuthMethod::parse(&locked.auth_method);
         work.commit().await?;
         let pair = self.token_pair(&user, session, method, successor.plaintext, now)?;
         Ok(Ok((pair, if live { "rotated" } else { "grace" })))

@@ -215,17 +215,4 @@ where
         .await?;
         Ok(())
     }
-
-    /// How a session was authenticated (`None`: no such session).
-    pub async fn session_auth_method(
-        c: &mut DB::Connection,
-        session_id: Uuid,
-    ) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("select auth_method from sessions where id = $1")
-                .bind(session_id)
-                .fetch_optional(c)
-                .await?;
-        Ok(row.map(|(method,)| method))
-    }
 }

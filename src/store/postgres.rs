@@ -54,7 +54,7 @@ impl Backend for Postgres {
     /// Row locks serialise concurrent refreshes of one token.
     const LOCK_REFRESH_TOKEN: &'static str =
         "select s.id as session_id, s.user_id, t.rotated_at, s.revoked_at,
-                s.idle_expires_at, s.expires_at
+                s.idle_expires_at, s.expires_at, s.auth_method
          from refresh_tokens t join sessions s on s.id = t.session_id
          where t.token_hash = $1
          for update of t, s";

@@ -152,6 +152,9 @@ pub struct LockedRefreshToken {
     pub revoked_at: Option<DateTime<Utc>>,
     pub idle_expires_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How the session logged in (`password`, `password+totp` …), read with the
+    /// lock: a refresh needs it for the new access token's `amr`.
+    pub auth_method: String,
 }
 
 /// Which of a user's sessions a revocation ends.

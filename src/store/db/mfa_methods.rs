@@ -88,8 +88,4 @@ impl Db {
     pub async fn fail_mfa_challenge(&mut self, digest: &TokenDigest) -> StoreResult<()> {
         run!(self.fail_mfa_challenge(digest))
     }
-
-    pub async fn session_auth_method(&mut self, session: Uuid) -> StoreResult<Option<String>> {
-        run!(self.session_auth_method(session))
-    }
 }
