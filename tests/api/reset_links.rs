@@ -7,6 +7,16 @@ use crate::helpers::*;
 
 const NEW_PASSWORD: &str = "a whole new passphrase";
 
+/// Asks for a reset link for `email` and sets NEW_PASSWORD with the mailed token.
+async fn reset_through_the_mail(app: &TestApp, email: &str) {
+    app.forgot_password(email).await;
+    let token = app.mailed_token(email, RESET).await;
+    let reset = json!({"token": token, "password": NEW_PASSWORD});
+    app.post_json("/password/reset", &reset)
+        .await
+        .assert_no_content();
+}
+
 #[tokio::test]
 async fn a_password_change_voids_every_outstanding_reset_link() {
     let app = spawn_app().await;
@@ -34,14 +44,7 @@ async fn a_completed_reset_proves_the_mailbox() {
     app.login(&email, PASSWORD)
         .await
         .assert_problem(EMAIL_NOT_VERIFIED);
-    app.forgot_password(&email).await;
-    let token = app.mailed_token(&email, RESET).await;
-    app.post_json(
-        "/password/reset",
-        &json!({"token": token, "password": NEW_PASSWORD}),
-    )
-    .await
-    .assert_no_content();
+    reset_through_the_mail(&app, &email).await;
 
     let session = Tokens::of(&app.login(&email, NEW_PASSWORD).await);
     assert_eq!(session.user["email_verified"], true);
@@ -87,14 +90,7 @@ async fn a_reset_does_not_pass_over_the_second_factor() {
     let me = app.signed_up().await;
     let email = me.email().to_owned();
     app.enable_totp(&me.access).await;
-    app.forgot_password(&email).await;
-    let token = app.mailed_token(&email, RESET).await;
-    app.post_json(
-        "/password/reset",
-        &json!({"token": token, "password": NEW_PASSWORD}),
-    )
-    .await
-    .assert_no_content();
+    reset_through_the_mail(&app, &email).await;
     let step = app.login(&email, NEW_PASSWORD).await;
     step.assert_status(StatusCode::OK);
     assert_eq!(step.body["mfa_required"], true, "{}", step.text);
