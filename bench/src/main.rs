@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use service::{Argon2Params, Database};
+use service::{Argon2Params, Database, Target};
 
 #[derive(Parser)]
 #[command(name = "auth-bench", about = "Load benchmark of auth-service")]
@@ -44,15 +44,8 @@ enum Cmd {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The release binary of the service.
-    #[arg(long, default_value = "target/release/auth-service")]
-    service: PathBuf,
-    /// Measure on SQLite (a fresh file in a temporary folder).
-    #[arg(long)]
-    sqlite: bool,
-    /// Measure on this PostgreSQL database (fresh, made by the caller).
-    #[arg(long)]
-    postgres: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// How long each row runs.
     #[arg(long, env = "BENCH_DURATION", default_value = "8s", value_parser = humantime::parse_duration)]
     duration: Duration,
@@ -107,7 +100,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn measure(args: RunArgs) -> anyhow::Result<()> {
     let settings = run::Settings {
-        binary: &args.service,
+        binary: &args.target.service,
         port: args.port,
         connections: args.connections,
         duration: args.duration,
@@ -121,13 +114,13 @@ async fn measure(args: RunArgs) -> anyhow::Result<()> {
     let bare = bare_route(args.port + 1, args.connections, d).await?;
 
     let mut backends = Vec::new();
-    if args.sqlite {
+    if args.target.sqlite {
         let dir = temp_dir("sqlite")?;
         let rows = run::backend(&settings, &Database::Sqlite(dir.clone()), &dir, "SQLite").await;
         let _ = std::fs::remove_dir_all(&dir);
         backends.push(("SQLite", rows?));
     }
-    if let Some(url) = &args.postgres {
+    if let Some(url) = &args.target.postgres {
         let dir = temp_dir("postgres")?;
         let rows = run::backend(
             &settings,

@@ -115,14 +115,7 @@ pub async fn backend(
     let live: Vec<String> = scripts.into_iter().map(|s| s.token).collect();
 
     progress(label, "GET /me");
-    let scripts = tokens
-        .iter()
-        .map(|t| Get {
-            path: "/me",
-            bearer: Some(t.access_token.clone()),
-        })
-        .collect();
-    let (me, _) = load::run(addr, scripts, d).await?;
+    let (me, _) = load::run(addr, me_scripts(&tokens), d).await?;
 
     progress(label, "GET /me while logins keep every hashing slot busy");
     let (me_mixed, login_mixed) = me_while_logging_in(addr, &tokens, &users, d).await?;
@@ -168,6 +161,17 @@ pub async fn backend(
     })
 }
 
+/// GET /me with each token, one connection per token.
+fn me_scripts(tokens: &[Tokens]) -> Vec<Get> {
+    tokens
+        .iter()
+        .map(|t| Get {
+            path: "/me",
+            bearer: Some(t.access_token.clone()),
+        })
+        .collect()
+}
+
 /// /me on every token's connection and, at the same time, two logins per
 /// hashing slot (one hashing, one queued: no slot is ever idle).
 async fn me_while_logging_in(
@@ -176,13 +180,7 @@ async fn me_while_logging_in(
     users: &[String],
     d: Duration,
 ) -> anyhow::Result<(Stats, Stats)> {
-    let me = tokens
-        .iter()
-        .map(|t| Get {
-            path: "/me",
-            bearer: Some(t.access_token.clone()),
-        })
-        .collect();
+    let me = me_scripts(tokens);
     let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
     let logins = (0..2 * slots)
         .map(|c| Login::new(&users[c % users.len()]))

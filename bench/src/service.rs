@@ -12,6 +12,20 @@ use anyhow::{Context as _, bail};
 use crate::load::{Connection, request};
 
 /// Where the service keeps its data for one backend.
+/// Which binary to start, and on which backends (`run` and `soak` alike).
+#[derive(clap::Args)]
+pub struct Target {
+    /// The service's binary.
+    #[arg(long, default_value = "target/release/auth-service")]
+    pub service: PathBuf,
+    /// On SQLite (a fresh file in a temporary folder).
+    #[arg(long)]
+    pub sqlite: bool,
+    /// On this PostgreSQL database (fresh, made by the caller).
+    #[arg(long)]
+    pub postgres: Option<String>,
+}
+
 #[derive(Clone)]
 pub enum Database {
     /// A fresh SQLite file in this folder.

@@ -11,13 +11,13 @@ mod report;
 mod rss;
 mod tally;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use crate::service::{Database, Service};
+use crate::service::{Database, Service, Target};
 use journey::Plan;
 use mailbox::Mailbox;
 use tally::Tally;
@@ -31,15 +31,8 @@ const SHORTEST_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(60);
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The service's binary.
-    #[arg(long, default_value = "target/release/auth-service")]
-    service: PathBuf,
-    /// Soak on SQLite (a fresh file in a temporary folder).
-    #[arg(long)]
-    sqlite: bool,
-    /// Soak on this PostgreSQL database (fresh, made by the caller).
-    #[arg(long)]
-    postgres: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// How long the load runs on each backend.
     #[arg(long, env = "SOAK_DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
     duration: Duration,
@@ -58,10 +51,10 @@ pub struct Args {
 /// Soaks each backend asked for: whether all passed (each printed why not).
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let mut backends = Vec::new();
-    if args.sqlite {
+    if args.target.sqlite {
         backends.push(("SQLite", None));
     }
-    if let Some(url) = &args.postgres {
+    if let Some(url) = &args.target.postgres {
         backends.push(("PostgreSQL", Some(url.clone())));
     }
     if backends.is_empty() {
@@ -102,7 +95,8 @@ async fn soak(args: &Args, database: &Database, dir: &Path, label: &str) -> anyh
     ];
     let port = free_port()?;
     let argon2 = crate::SERVICE_ARGON2;
-    let service = Service::start_with(&args.service, port, dir, database, argon2, &env).await?;
+    let service =
+        Service::start_with(&args.target.service, port, dir, database, argon2, &env).await?;
     let service = Arc::new(service);
     let plan = Arc::new(Plan {
         addr: service.addr,
